@@ -1,0 +1,259 @@
+"""Command line: ``python -m grokking train|info|figures``.
+
+Errors are reported as one line on stderr with a non-zero exit status (2 for
+bad arguments, 1 for a damaged or missing run); nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+from .config import Config, ConfigError
+
+EXIT_USAGE = 2
+EXIT_RUN = 1
+
+
+class UsageError(Exception):
+    """Bad command-line input (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage dump
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m grokking", description="Grokking modular addition.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train a run (the paper's setup by default)")
+    t.add_argument("--epochs", type=int, help="epochs (full-batch steps), default 40000")
+    t.add_argument("--p", type=int, help="the modulus, a prime >= 3 (default 113)")
+    t.add_argument("--frac-train", type=float, help="fraction of pairs used for training (default 0.3)")
+    t.add_argument("--seed", type=int, help="model initialisation seed (default 999)")
+    t.add_argument("--split-seed", type=int, help="train/test split seed (default 598)")
+    t.add_argument("--weight-decay", type=float, help="AdamW weight decay (default 1.0)")
+    t.add_argument("--lr", type=float, help="AdamW learning rate (default 1e-3)")
+    t.add_argument("--out", type=Path, default=Path("runs/local"), help="run directory (default runs/local)")
+    t.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    t.add_argument("--force", action="store_true", help="replace an existing run in --out")
+    t.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    t.add_argument("--no-checkpoints", action="store_true", help="do not keep per-100-epoch weights")
+
+    i = sub.add_parser("info", help="summarise a run directory")
+    i.add_argument("run", type=Path)
+
+    g = sub.add_parser("progress", help="compute the progress measures of a run from its checkpoints")
+    g.add_argument("run", type=Path)
+
+    f = sub.add_parser("figures", help="write every figure of the book as PNG")
+    f.add_argument("--run", type=Path, default=None, help="run directory (default: the committed run)")
+    f.add_argument("--out", type=Path, required=True, help="folder for the PNG files")
+    return parser
+
+
+# --------------------------------------------------------------------- train
+_OPTION_FIELDS = {
+    "epochs": "epochs", "p": "p", "frac_train": "frac_train", "seed": "model_seed",
+    "split_seed": "split_seed", "weight_decay": "weight_decay", "lr": "lr",
+}
+
+
+def _config_from_args(args) -> tuple[Config, dict]:
+    given = {field: getattr(args, opt) for opt, field in _OPTION_FIELDS.items() if getattr(args, opt) is not None}
+    try:
+        return Config().replace(**given), given
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _check_device(name: str):
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"unknown device {name!r} (use cpu or cuda)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda asked for, but no CUDA device is available")
+    if device.type not in ("cpu", "cuda"):
+        raise UsageError(f"unsupported device {name!r} (use cpu or cuda)")
+    return device
+
+
+def _prepare_run_dir(args, config: Config, given: dict):
+    from . import store
+
+    out: Path = args.out
+    if args.resume and args.force:
+        raise UsageError("--resume and --force exclude each other")
+    is_run = (out / store.CONFIG).exists()
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} exists and is not a directory")
+    if args.resume:
+        if not is_run:
+            raise UsageError(f"{out} holds no run to resume (no config.json)")
+        try:
+            saved = store.load_config(out)
+        except store.RunError as exc:
+            raise UsageError(str(exc)) from None
+        clash = [k for k, v in given.items() if getattr(saved, k) != v]
+        if clash:
+            raise UsageError(f"{out} was started with other settings ({', '.join(clash)}); drop them to resume")
+        if (out / store.MANIFEST).exists():
+            raise UsageError(f"{out} is already finished; nothing to resume")
+        return saved
+    if is_run:
+        if not args.force:
+            raise UsageError(f"{out} already holds a run; use --resume to continue it or --force to replace it")
+        shutil.rmtree(out)
+    elif out.exists() and any(out.iterdir()):
+        raise UsageError(f"{out} is a non-empty directory that is not a run; refusing to use it")
+    out.mkdir(parents=True, exist_ok=True)
+    store.atomic_write_bytes(out / store.CONFIG, config.to_json().encode())
+    return config
+
+
+class _Progress:
+    """A tqdm bar on a terminal, plain log lines otherwise."""
+
+    def __init__(self, total: int, start: int, stream=sys.stderr):
+        self.stream = stream
+        self.total = total
+        self.bar = None
+        self.last_logged = start
+        self.log_every = max(1000, total // 40)
+        if stream.isatty():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, initial=start, unit="epoch", file=stream, dynamic_ncols=True)
+
+    def __call__(self, row: dict) -> None:
+        epoch = row["epoch"]
+        text = f"train {row['train_loss']:.3g}, test {row['test_loss']:.3g}, test acc {row['test_acc']:.1%}"
+        if self.bar is not None:
+            self.bar.n = epoch
+            self.bar.set_postfix_str(text, refresh=False)
+            self.bar.refresh()
+        elif epoch - self.last_logged >= self.log_every or epoch in (0, self.total):
+            self.last_logged = epoch
+            print(f"epoch {epoch:>6}/{self.total}: {text}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def cmd_train(args) -> int:
+    import torch
+
+    # Before any parallel work, so that the CPU threads created later inherit it:
+    # flush subnormal floats to zero (see grokking.train).
+    torch.set_flush_denormal(True)
+    config, given = _config_from_args(args)
+    device = _check_device(args.device)
+    config = _prepare_run_dir(args, config, given)
+
+    from .train import train
+
+    stop = {"signal": None}
+
+    def request_stop(signum, _frame):
+        stop["signal"] = signum
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    progress = _Progress(config.epochs, 0)
+    try:
+        result = train(
+            config, args.out, device=device, resume=args.resume, on_record=progress,
+            should_stop=lambda: stop["signal"] is not None,
+            keep_checkpoints=not args.no_checkpoints,
+        )
+    finally:
+        progress.close()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if not result.finished:
+        print(
+            f"stopped at epoch {result.epoch}; state saved in {args.out}; "
+            f"continue with: python -m grokking train --out {args.out} --resume",
+            file=sys.stderr,
+        )
+        return 128 + int(stop["signal"] or signal.SIGINT)
+    print(f"finished {config.epochs} epochs; run written to {args.out}")
+    if not args.no_checkpoints:
+        _write_progress(args.out)
+    return 0
+
+
+def _write_progress(run_dir: Path) -> None:
+    from .context import RunContext
+    from .progress import compute_progress, save_progress
+    from .runs import load_run
+
+    run = load_run(run_dir)
+    keys = RunContext(run).key_frequencies  # the final model's
+    save_progress(run_dir, compute_progress(run_dir, keys))
+    print(f"progress measures of {len(run.checkpoint_epochs)} checkpoints written (key frequencies {keys})")
+
+
+def cmd_progress(args) -> int:
+    _write_progress(args.run)
+    return 0
+
+
+# ---------------------------------------------------------------------- info
+def summary(run) -> str:
+    from .runs import first_epoch_reaching
+
+    h, c = run.history, run.config
+    grok = first_epoch_reaching(h, "test_acc", 0.99)
+    lines = [
+        f"run:        {run.path}",
+        f"task:       (a + b) mod {c.p}, {c.n_train} train / {c.p * c.p - c.n_train} test pairs "
+        f"(split seed {c.split_seed}, model seed {c.model_seed})",
+        f"optimiser:  AdamW lr {c.lr:g}, weight decay {c.weight_decay:g}, betas ({c.beta1:g}, {c.beta2:g})",
+        f"epochs:     {int(h['epoch'][-1])}",
+        f"final:      train loss {h['train_loss'][-1]:.3e}, acc {h['train_acc'][-1]:.2%}; "
+        f"test loss {h['test_loss'][-1]:.3e}, acc {h['test_acc'][-1]:.2%}",
+        f"test acc >= 99% first at epoch: {grok if grok is not None else 'never'}",
+        f"checkpoints: {len(run.checkpoint_epochs)} stored",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_info(args) -> int:
+    from .runs import load_run
+
+    print(summary(load_run(args.run)))
+    return 0
+
+
+def cmd_figures(args) -> int:
+    from .figures import write_all
+    from .runs import CANONICAL_RUN, load_run
+
+    written = write_all(load_run(args.run or CANONICAL_RUN), args.out)
+    print(f"wrote {len(written)} figures to {args.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .store import RunError
+
+    try:
+        args = build_parser().parse_args(argv)
+        handler = {"train": cmd_train, "info": cmd_info, "progress": cmd_progress,
+                   "figures": cmd_figures}[args.command]
+        return handler(args)
+    except UsageError as exc:
+        print(f"grokking: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (RunError, ConfigError) as exc:
+        print(f"grokking: error: {exc}", file=sys.stderr)
+        return EXIT_RUN

@@ -1,0 +1,59 @@
+"""The dataset: every pair (a, b) with 0 <= a, b < p, labelled (a + b) mod p."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .config import Config
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """All p*p examples and a fixed train/test split.
+
+    ``tokens[i] = [a, b, =]`` with the pairs in row-major order (index ``a * p + b``),
+    so any per-example tensor reshapes to a (p, p) grid with ``.view(p, p)``.
+    """
+
+    tokens: torch.Tensor  # (p*p, 3) int64
+    labels: torch.Tensor  # (p*p,) int64
+    train_idx: torch.Tensor  # (n_train,) int64, indices into tokens
+    test_idx: torch.Tensor  # (p*p - n_train,)
+
+    @property
+    def train_tokens(self) -> torch.Tensor:
+        return self.tokens[self.train_idx]
+
+    @property
+    def train_labels(self) -> torch.Tensor:
+        return self.labels[self.train_idx]
+
+    @property
+    def test_tokens(self) -> torch.Tensor:
+        return self.tokens[self.test_idx]
+
+    @property
+    def test_labels(self) -> torch.Tensor:
+        return self.labels[self.test_idx]
+
+    def to(self, device: str | torch.device) -> "Dataset":
+        return Dataset(*(t.to(device) for t in (self.tokens, self.labels, self.train_idx, self.test_idx)))
+
+
+def all_pairs(p: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tokens ``[a, b, p]`` for every pair in row-major order, and labels ``(a + b) % p``."""
+    a = torch.arange(p).repeat_interleave(p)
+    b = torch.arange(p).repeat(p)
+    eq = torch.full_like(a, p)
+    return torch.stack([a, b, eq], dim=1), (a + b) % p
+
+
+def make_dataset(config: Config) -> Dataset:
+    """The full dataset with the seeded split (``torch.randperm`` under ``split_seed``)."""
+    tokens, labels = all_pairs(config.p)
+    generator = torch.Generator().manual_seed(config.split_seed)
+    perm = torch.randperm(config.p * config.p, generator=generator)
+    n_train = config.n_train
+    return Dataset(tokens, labels, perm[:n_train].clone(), perm[n_train:].clone())

@@ -1,0 +1,99 @@
+"""The run store: safetensors + JSON, atomic writes, clear errors naming the file."""
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from grokking import store
+from grokking.config import Config
+from grokking.model import build_model
+from grokking.runs import load_run
+from grokking.train import model_state
+
+
+@pytest.fixture
+def run_dir(tmp_path, tiny_config):
+    model = build_model(tiny_config)
+    history = {"epoch": [0, 10], "train_loss": [1.0, 0.5], "train_acc": [0.1, 0.2],
+               "test_loss": [1.1, 0.9], "test_acc": [0.0, 0.1], "weight_norm": [3.0, 2.9]}
+    store.write_final(tmp_path / "run", tiny_config, model_state(model), history)
+    return tmp_path / "run"
+
+
+def test_round_trip_and_strict_load(run_dir, tiny_config):
+    run = load_run(run_dir)
+    assert run.config == tiny_config
+    assert run.history["epoch"].tolist() == [0, 10]
+    # The weights file loads into a fresh HookedTransformer as it is (TransformerLens names).
+    fresh = build_model(tiny_config.replace(model_seed=1))
+    fresh.load_state_dict(store.load_tensors(run_dir / "model.safetensors"), strict=True)
+    for (k, a), (_, b) in zip(fresh.state_dict().items(), run.model.state_dict().items()):
+        assert torch.equal(a, b), k
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["torch_version"] == torch.__version__
+    assert set(manifest["files"]) == {"config.json", "model.safetensors", "history.json"}
+
+
+def test_no_pickle_anywhere(run_dir):
+    for path in run_dir.iterdir():
+        head = path.read_bytes()[:2]
+        assert head != b"\x80\x02" and not head.startswith(b"PK"), path  # pickle / torch zip
+
+
+@pytest.mark.parametrize("name", ["config.json", "model.safetensors", "history.json", "manifest.json"])
+def test_missing_file_named(run_dir, name):
+    (run_dir / name).unlink()
+    with pytest.raises(store.RunError, match=name.replace(".", r"\.") + ": file is missing"):
+        load_run(run_dir)
+
+
+def test_truncated_weights_named(run_dir):
+    path = run_dir / "model.safetensors"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(store.RunError, match=r"model\.safetensors: truncated or altered"):
+        load_run(run_dir)
+
+
+def test_altered_history_named(run_dir):
+    path = run_dir / "history.json"
+    path.write_text(path.read_text().replace("0.5", "0.6"))
+    with pytest.raises(store.RunError, match=r"history\.json: altered"):
+        load_run(run_dir)
+
+
+def test_config_not_matching_weights(run_dir, tiny_config, tmp_path):
+    # Rewrite config and manifest consistently with a different width: the shapes give it away.
+    other = tmp_path / "other"
+    shutil.copytree(run_dir, other)
+    state = store.load_tensors(other / "model.safetensors")
+    history = json.loads((other / "history.json").read_text())
+    store.write_final(other, tiny_config.replace(d_mlp=128), state, history)
+    with pytest.raises(store.RunError, match=r"model\.safetensors: blocks\.0\.mlp\.W_in has shape"):
+        load_run(other)
+
+
+def test_invalid_config_named(run_dir):
+    (run_dir / "config.json").write_text('{"p": 4}')
+    with pytest.raises(store.RunError):
+        load_run(run_dir)
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    target = tmp_path / "x.json"
+    store.atomic_write_json(target, {"a": 1})
+
+    def boom(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.os, "replace", boom)
+    with pytest.raises(OSError):
+        store.atomic_write_json(target, {"a": 2})
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_run_dir_not_found(tmp_path):
+    with pytest.raises(store.RunError, match="does not exist"):
+        load_run(tmp_path / "nope")
