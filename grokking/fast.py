@@ -208,7 +208,7 @@ def loss_and_grads(model, tokens: torch.Tensor, labels: torch.Tensor):
     d_e1 = d_table1 @ proj.t()
     d_x2 += proj @ d_row2
     d_bias_kq = d_table0[:, hd:].sum(0) + d_table1[:, hd:].sum(0) + d_row2[hd:]
-    grads["W_V"] = d_proj[:, :hd].reshape(d_model, n_heads, d_head).permute(1, 0, 2).contiguous()
+    grads["W_V"] = d_proj[:, :hd].reshape(d_model, n_heads, d_head).permute(1, 0, 2)
     d_kq = d_proj[:, hd:] / scale  # (d, H)
     grads["W_K"] = torch.einsum("dh,he->hde", d_kq, q)
     d_q = torch.einsum("hde,dh->he", w["W_K"], d_kq) + w["b_K"] * (d_bias_kq / scale)[:, None]
@@ -218,4 +218,6 @@ def loss_and_grads(model, tokens: torch.Tensor, labels: torch.Tensor):
     d_W_E[eq_token] += d_x2
     grads["W_E"] = d_W_E
     grads["W_pos"] = torch.stack([d_e0.sum(0), d_e1.sum(0), d_x2])
-    return loss, logits, {_GRAD_NAMES[k]: v for k, v in grads.items()}
+    # Optimisers (fused AdamW in particular) expect each gradient laid out like its
+    # parameter: contiguous, as the parameters are.
+    return loss, logits, {_GRAD_NAMES[k]: v.contiguous() for k, v in grads.items()}

@@ -32,7 +32,7 @@ from .analysis import cross_entropy_chunked, unembed_product
 from .config import Config
 from .data import make_dataset
 from .fourier import fourier_basis, frequency_norms, to_fourier
-from .model import trainable_parameters
+from .model import weight_norm
 
 MEASURES = ("restricted_loss", "excluded_loss", "gini_W_E", "gini_W_L", "sum_sq_weights",
             "train_loss", "test_loss")
@@ -61,11 +61,15 @@ def sum_frequency_basis(p: int, freqs: Iterable[int], constant: bool) -> torch.T
     for k in freqs:
         angle = 2 * math.pi * k * (a + b) / p
         cols += [torch.cos(angle) * math.sqrt(2) / p, torch.sin(angle) * math.sqrt(2) / p]
+    if not cols:
+        return torch.zeros(p * p, 0)
     return torch.stack(cols, dim=1).float()
 
 
 def project(logits: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
     """Projection of each output column of ``logits`` (p*p, p) onto the pair-basis columns."""
+    if basis.shape[1] == 0:
+        return torch.zeros_like(logits)
     return basis @ (basis.t() @ logits)
 
 
@@ -85,7 +89,7 @@ def measures_for_model(model, config: Config, key_freqs: list[int], data, fourie
     train_idx, test_idx = data.train_idx, data.test_idx
     W_E_norms = frequency_norms(to_fourier(model.W_E[:p].detach(), fourier, 0))
     W_L_norms = frequency_norms(to_fourier(unembed_product(model), fourier, 1), dim=1)
-    sq = sum(float(w.detach().double().pow(2).sum()) for w in trainable_parameters(model).values())
+    sq = weight_norm(model) ** 2
     excluded = excluded_logits(logits, p, key_freqs)
     return {
         "restricted_loss": cross_entropy_chunked(restricted_logits(logits, p, key_freqs), labels),

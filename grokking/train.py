@@ -182,10 +182,10 @@ def train(
                     _save_resume(run_dir, trainer, epoch, history)
             record = epoch % config.eval_every == 0 or epoch == config.epochs
             if record:
-                test_loss, test_acc = trainer.evaluate(data.test_tokens, data.test_labels)
+                test_loss, test_acc = trainer.evaluate(trainer.test_tokens, trainer.test_labels)
                 norm = weight_norm(trainer.model)
             if epoch == config.epochs:
-                train_loss, train_acc = trainer.evaluate(data.train_tokens, data.train_labels)
+                train_loss, train_acc = trainer.evaluate(trainer.train_tokens, trainer.train_labels)
             else:
                 train_loss, train_acc = trainer.step()
             if record:

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -13,7 +14,7 @@ from grokking import store
 from grokking.runs import load_run
 from grokking.train import HISTORY_KEYS, train
 
-from .conftest import repo_root
+
 
 
 def start(run_dir, config):
@@ -64,7 +65,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, tiny_config):
 
 def test_cli_sigint_saves_and_resume_finishes(tmp_path):
     out = tmp_path / "run"
-    env = dict(os.environ, PYTHONPATH=str(repo_root()))
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
     cmd = [sys.executable, "-m", "grokking", "train", "--p", "23", "--epochs", "3000", "--out", str(out)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
