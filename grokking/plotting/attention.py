@@ -1,0 +1,145 @@
+"""Figures for the attention chapter: attention from '=' to 'a' over every (a, b) pair.
+
+Plotting functions take tensors and return Figures; ``FIGURES`` wires them to a
+:class:`grokking.context.RunContext` by PNG file stem.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..analysis import attention_scores_to_a, share_in_frequencies
+from ..fourier import basis_labels, frequency_norms, frequency_power_2d, frequency_rows, to_fourier, to_fourier_2d
+from .common import ACCENT, TRAIN_COLOR, heatmap, new_figure
+
+ATTENTION_LABEL = "attention weight"
+
+
+def key_rows(freqs: list[int]) -> list[int]:
+    """Basis rows of the constant and of cos/sin of each frequency in ``freqs``, in order."""
+    rows = [0]
+    for k in freqs:
+        rows += frequency_rows(k)
+    return rows
+
+
+def plot_heads(att: torch.Tensor):
+    """A 2x2 grid (or one row for other head counts) of attention-to-'a' maps, indexed [h, a, b]."""
+    n = att.shape[0]
+    ncols = 2 if n == 4 else n
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = new_figure(nrows, ncols, height=3.4 * nrows, squeeze=False)
+    vmin, vmax = float(att.min()), float(att.max())
+    for h, ax in enumerate(axes.flat):
+        if h >= n:
+            ax.set_visible(False)
+            continue
+        heatmap(ax, att[h], xlabel="b", ylabel="a", title=f"Head {h}", colorbar_label=ATTENTION_LABEL,
+                vmin=vmin, vmax=vmax)
+    fig.suptitle("Attention paid by '=' to 'a', for every pair (a, b)")
+    return fig
+
+
+def plot_head(att_head: torch.Tensor, head: int = 0):
+    """One head's map over (a, b) beside the same pattern as a function of a alone (mean over b)."""
+    fig, (left, right) = new_figure(1, 2, height=3.8, width_ratios=[1.25, 1])
+    heatmap(left, att_head, xlabel="b", ylabel="a", title=f"Head {head}: attention from '=' to 'a'",
+            colorbar_label=ATTENTION_LABEL)
+    a = torch.arange(att_head.shape[0])
+    spread = att_head.std(dim=1)
+    mean = att_head.mean(dim=1)
+    right.fill_between(a.numpy(), (mean - spread).numpy(), (mean + spread).numpy(), color=ACCENT, alpha=0.3,
+                       linewidth=0, label="± one std over b")
+    right.plot(a.numpy(), mean.numpy(), color=TRAIN_COLOR, linewidth=1.2, label="mean over b")
+    right.set_xlabel("a")
+    right.set_ylabel(ATTENTION_LABEL)
+    right.set_title("The same, averaged over b")
+    right.set_xlim(0, att_head.shape[0] - 1)
+    right.set_ylim(0, 1.2)  # room for the legend above the curve
+    right.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    right.legend(loc="upper center", ncol=2, fontsize=8)
+    return fig
+
+
+def plot_fourier_2d(grid: torch.Tensor, basis: torch.Tensor, freqs: list[int], *, what: str):
+    """A (p, p) grid's 2D Fourier spectrum: by frequency pair, and zoomed on const + ``freqs``.
+
+    Left: sqrt of the power in each (frequency over a, frequency over b) pair, cos and
+    sin pooled (0 = constant). Right: |coefficient| of each pair of basis vectors for
+    the constant and the frequencies in ``freqs``. The (const, const) term, the grid's
+    mean, is left blank: it is not variation and would swamp the colour scale.
+    """
+    p = grid.shape[0]
+    coeffs = to_fourier_2d(grid.double(), basis.double())
+    by_freq = frequency_power_2d(coeffs).sqrt().float()
+    by_freq[0, 0] = float("nan")
+    fig, (full, zoom) = new_figure(1, 2, height=4.2, width_ratios=[1, 1.1])
+    K = by_freq.shape[0] - 1
+    heatmap(full, by_freq, xlabel="frequency over b", ylabel="frequency over a", origin="upper",
+            title=f"{what}: all frequency pairs", colorbar_label="norm of coefficients",
+            extent=(-0.5, K + 0.5, K + 0.5, -0.5))
+    ticks = [0] + list(freqs)
+    full.set_xticks(ticks, ["const"] + [str(k) for k in freqs], fontsize=8, rotation=90)
+    full.set_yticks(ticks, ["const"] + [str(k) for k in freqs], fontsize=8)
+
+    rows = key_rows(freqs)
+    small = coeffs.abs().float()[rows][:, rows]
+    small[0, 0] = float("nan")
+    heatmap(zoom, small, xlabel="basis vector over b", ylabel="basis vector over a", origin="upper",
+            title="Zoom: constant and key frequencies", colorbar_label="|coefficient|")
+    names = [basis_labels(p)[r] for r in rows]
+    zoom.set_xticks(range(len(rows)), names, rotation=90, fontsize=8)
+    zoom.set_yticks(range(len(rows)), names, fontsize=8)
+    return fig
+
+
+def plot_head_scores(score: torch.Tensor, basis: torch.Tensor, freqs: list[int], head: int = 0):
+    """A head's pre-softmax score for 'a' as a function of a, and the norm of each frequency in it."""
+    p = score.shape[0]
+    fig, (left, right) = new_figure(1, 2, height=3.3)
+    left.plot(range(p), score.numpy(), color=TRAIN_COLOR, marker="o", markersize=2.5, linewidth=0.8)
+    left.set_xlabel("a")
+    left.set_ylabel("attention score (before softmax)")
+    left.set_title(f"Head {head}: score of '=' for 'a'")
+    left.set_xlim(0, p - 1)
+    norms = frequency_norms(to_fourier(score.double(), basis.double(), 0)).float()
+    ks = torch.arange(1, len(norms) + 1)
+    colors = [TRAIN_COLOR if int(k) in freqs else ACCENT for k in ks]
+    right.bar(ks.numpy(), norms.numpy(), color=colors, width=0.8)
+    for k in freqs:
+        right.annotate(str(k), (k, float(norms[k - 1])), ha="center", va="bottom", fontsize=8, color=TRAIN_COLOR)
+    right.set_xlabel("frequency k")
+    right.set_ylabel("norm of cos k and sin k coefficients")
+    right.set_title("Its Fourier spectrum (key frequencies in colour)")
+    right.set_xlim(0, len(norms) + 1)
+    return fig
+
+
+def plot_key_shares(shares: torch.Tensor, freqs: list[int]):
+    """Bar chart: per head, the share of its pattern's variance in the key frequencies."""
+    fig, ax = new_figure(height=3.0, width=6.0)
+    heads = list(range(len(shares)))
+    bars = ax.bar(heads, shares.numpy(), color=TRAIN_COLOR, width=0.6)
+    ax.bar_label(bars, labels=[f"{float(s):.1%}" for s in shares], padding=2, fontsize=9)
+    ax.set_xticks(heads, [f"head {h}" for h in heads])
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("share of variance")
+    ax.set_title("Variance in key frequencies " + ", ".join(map(str, freqs)))
+    return fig
+
+
+def head_key_shares(att: torch.Tensor, basis: torch.Tensor, freqs: list[int]) -> torch.Tensor:
+    """(n_heads,) share of each head's attention-to-'a' variance in the key frequencies."""
+    return share_in_frequencies(att.permute(1, 2, 0), basis, freqs)
+
+
+FIGURES = {
+    "attention_for_each_head_from_a_to_equals": lambda ctx: plot_heads(ctx.attention_to_a),
+    "attention_for_head_0_from_a_to_equals": lambda ctx: plot_head(ctx.attention_to_a[0], 0),
+    "attention_head_0_fourier": lambda ctx: plot_fourier_2d(ctx.attention_to_a[0], ctx.basis, ctx.key_frequencies,
+                                                            what="Head 0"),
+    "attention_head_0_scores": lambda ctx: plot_head_scores(attention_scores_to_a(ctx.model, ctx.p)[:, 0], ctx.basis,
+                                                            ctx.key_frequencies, 0),
+    "attention_key_frequency_share": lambda ctx: plot_key_shares(
+        head_key_shares(ctx.attention_to_a, ctx.basis, ctx.key_frequencies), ctx.key_frequencies),
+}

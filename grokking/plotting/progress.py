@@ -1,0 +1,247 @@
+"""Figures of the progress-measures chapter: every measure over training, the embedding's
+frequencies over training (static and animated), and the Fourier ablations of the logits.
+
+Training-time plots share a linear epoch axis with the phases of
+:func:`grokking.phases.progress_phase_boundaries` drawn as dashed lines and shaded bands.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from matplotlib.animation import FuncAnimation
+from matplotlib.figure import Figure
+
+from ..ablations import frequency_ablation_losses, strongest_other_frequency
+from ..phases import PHASES
+from .common import ACCENT, TEST_COLOR, TRAIN_COLOR, BookFigure, STYLE, mark_epochs, new_figure
+from .embeddings import KEY_COLOR, PLAIN_COLOR
+
+RESTRICTED_COLOR = "#2e7d32"
+EXCLUDED_COLOR = "#7b3294"
+GINI_E_COLOR = "#2a788e"  # viridis blue-green
+GINI_L_COLOR = "#1f1f1f"
+PHASE_SHADES = ("#e6e6e6", "#ffffff", "#e6e6e6")  # memorisation and clean-up shaded, formation plain
+
+
+def _np(t: torch.Tensor):
+    return t.detach().cpu().double().numpy()
+
+
+def default_x_max(boundaries: dict[str, int], last_epoch: int) -> int:
+    """Right end of the epoch axis: 1.5 times the end of clean-up, rounded up to 1000 epochs."""
+    return min(int(last_epoch), int(math.ceil(1.5 * boundaries["cleanup_end"] / 1000) * 1000))
+
+
+def shade_phases(ax, boundaries: dict[str, int]) -> None:
+    """Grey bands behind memorisation and clean-up, and dashed lines at the boundaries."""
+    edges = [0] + [float(e) for e in boundaries.values()]
+    for colour, start, stop in zip(PHASE_SHADES, edges[:-1], edges[1:]):
+        if colour != "#ffffff":
+            ax.axvspan(start, stop, color=colour, zorder=0, linewidth=0)
+    mark_epochs(ax, list(boundaries.values()))
+
+
+def plot_progress_measures(progress: dict[str, torch.Tensor], boundaries: dict[str, int],
+                           x_max: int | None = None, p: int | None = None) -> Figure:
+    """All progress measures over training, stacked on one epoch axis, phases marked.
+
+    Top: train, test, restricted and excluded loss (log scale); middle: Gini
+    coefficients of W_E and W_L in the Fourier basis; bottom: sum of squared weights.
+    """
+    epochs = _np(progress["epoch"])
+    x_max = x_max or default_x_max(boundaries, int(epochs[-1]))
+    fig, axes = new_figure(3, 1, height=8.2, sharex=True, height_ratios=(1.5, 1, 1))
+    ax = axes[0]
+    for key, label, colour, style in (
+        ("train_loss", "train loss", TRAIN_COLOR, "-"),
+        ("test_loss", "test loss", TEST_COLOR, "-"),
+        ("restricted_loss", "restricted loss (key frequencies only, all pairs)", RESTRICTED_COLOR, "-"),
+        ("excluded_loss", "excluded loss (key frequencies removed, train pairs)", EXCLUDED_COLOR, "-"),
+    ):
+        ax.plot(epochs, _np(progress[key]), color=colour, linestyle=style, linewidth=1.6, label=label)
+    ax.set_yscale("log")
+    if p is not None:
+        ax.axhline(math.log(p), color=ACCENT, linestyle=":", linewidth=1)
+        ax.annotate(f"chance: ln {p}", (0.1, math.log(p)), xycoords=("axes fraction", "data"), xytext=(0, 3),
+                    textcoords="offset points", ha="left", va="bottom", fontsize=8, color=ACCENT)
+    ax.set_ylabel("cross-entropy (nats, log scale)")
+    ax.legend(loc="lower left", fontsize=8, ncols=2, bbox_to_anchor=(0.0, 0.0))
+    ax = axes[1]
+    ax.plot(epochs, _np(progress["gini_W_E"]), color=GINI_E_COLOR, linewidth=1.6, label="Gini of W_E's frequency norms")
+    ax.plot(epochs, _np(progress["gini_W_L"]), color=GINI_L_COLOR, linewidth=1.6, label="Gini of W_L's frequency norms")
+    ax.set_ylabel("Gini coefficient")
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", fontsize=8)
+    ax = axes[2]
+    ax.plot(epochs, _np(progress["sum_sq_weights"]), color=TRAIN_COLOR, linewidth=1.6)
+    ax.set_ylabel("sum of squared weights")
+    ax.set_xlabel("epoch (full-batch optimiser steps)")
+    for ax in axes:
+        ax.set_xlim(0, x_max)
+        shade_phases(ax, boundaries)
+    _label_phases(axes[0], boundaries)
+    return fig
+
+
+def _label_phases(ax, boundaries: dict[str, int]) -> None:
+    """Phase names above the top panel (lines and shading are drawn by :func:`shade_phases`)."""
+    left, right = ax.get_xlim()
+    edges = [left] + [float(e) for e in boundaries.values()] + [right]
+    names = PHASES + ("grokked",)
+    width = right - left
+    for i, (name, start, stop) in enumerate(zip(names, edges[:-1], edges[1:])):
+        narrow = (stop - start) / width < 0.12
+        x = start if narrow and i == 0 else (start + stop) / 2
+        ax.annotate(name, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 3),
+                    textcoords="offset points", ha="left" if narrow and i == 0 else "center",
+                    va="bottom", fontsize=8, color=ACCENT)
+
+
+# ------------------------------------------------------------------ embedding norms over training
+def _draw_norms(ax, norms: torch.Tensor, key_freqs: list[int], y_max: float) -> list:
+    K = len(norms)
+    colours = [KEY_COLOR if k in key_freqs else PLAIN_COLOR for k in range(1, K + 1)]
+    bars = ax.bar(range(1, K + 1), _np(norms), color=colours, width=0.85)
+    ax.set_xlim(0.3, K + 0.7)
+    ax.set_ylim(0, y_max)
+    return list(bars)
+
+
+def _phase_of(epoch: int, boundaries: dict[str, int]) -> str:
+    """The phase an epoch lies in; at a boundary, which phase ends there."""
+    names = PHASES + ("grokked",)
+    for name, edge in zip(names, boundaries.values()):
+        if epoch == edge:
+            return f"{name} ends"
+    for name, edge in zip(names, boundaries.values()):
+        if epoch < edge:
+            return name
+    return names[-1]
+
+
+def _nearest(epochs: torch.Tensor, targets: list[float]) -> list[int]:
+    """Indices of the checkpoints nearest to each target epoch (duplicates removed, in order)."""
+    out: list[int] = []
+    for t in targets:
+        i = int((epochs.double() - t).abs().argmin())
+        if i not in out:
+            out.append(i)
+    return sorted(out)
+
+
+def snapshot_epochs(progress: dict[str, torch.Tensor], boundaries: dict[str, int]) -> list[int]:
+    """Ten checkpoint indices spread over the phases: start, boundaries, points between, the end."""
+    m, s, e = boundaries.values()
+    last = float(progress["epoch"][-1])
+    targets = [0, m, m + (s - m) / 4, m + (s - m) / 2, m + 3 * (s - m) / 4, s, (s + e) / 2, e,
+               min(last, 1.5 * e), last]
+    return _nearest(progress["epoch"], targets)
+
+
+def plot_embedding_norms_snapshots(progress: dict[str, torch.Tensor], boundaries: dict[str, int],
+                                   indices: list[int] | None = None) -> Figure:
+    """Small multiples: norm of W_E per frequency at ten checkpoints, key frequencies highlighted."""
+    norms = progress["W_E_freq_norms"]
+    key_freqs = [int(k) for k in progress["key_frequencies"]]
+    indices = indices or snapshot_epochs(progress, boundaries)
+    ncols = 5
+    nrows = math.ceil(len(indices) / ncols)
+    fig, axes = new_figure(nrows, ncols, height=2.1 * nrows + 0.4, sharex=True, sharey=True, squeeze=False)
+    y_max = 1.05 * float(norms.max())
+    for ax, i in zip(axes.flat, indices):
+        epoch = int(progress["epoch"][i])
+        _draw_norms(ax, norms[i], key_freqs, y_max)
+        ax.set_title(f"epoch {epoch:,}\n{_phase_of(epoch, boundaries)}", fontsize=9)
+    for ax in axes.flat[len(indices):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("frequency k")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("norm of W_E\nat frequency k")
+    keys = ", ".join(str(k) for k in key_freqs)
+    fig.suptitle(f"The embedding's Fourier norms over training (orange: key frequencies {keys})", fontsize=10)
+    return fig
+
+
+def embedding_norms_animation(progress: dict[str, torch.Tensor], boundaries: dict[str, int],
+                              n_frames: int = 50, x_max: int | None = None, dpi: int = 90) -> str:
+    """HTML (a JavaScript frame player with embedded PNG frames) of W_E's frequency norms over training.
+
+    Frames are ``n_frames`` checkpoints evenly spread from epoch 0 to ``x_max``
+    (default :func:`default_x_max`), plus the last checkpoint. Plays in a static page.
+    """
+    epochs = progress["epoch"]
+    norms = progress["W_E_freq_norms"]
+    key_freqs = [int(k) for k in progress["key_frequencies"]]
+    x_max = x_max or default_x_max(boundaries, int(epochs[-1]))
+    targets = [x_max * i / (n_frames - 1) for i in range(n_frames)] + [float(epochs[-1])]
+    frames = _nearest(epochs, targets)
+    import matplotlib.pyplot as plt
+
+    # frames are saved at ``dpi`` with a fixed bounding box, so they do not jitter as the title changes
+    with plt.rc_context({**STYLE, "savefig.dpi": dpi, "savefig.bbox": "standard"}):
+        fig = BookFigure(figsize=(6.4, 2.6), dpi=dpi, layout="constrained")
+        ax = fig.subplots()
+        bars = _draw_norms(ax, norms[frames[0]], key_freqs, 1.05 * float(norms.max()))
+        ax.set_xlabel("frequency k (key frequencies in orange)")
+        ax.set_ylabel("norm of W_E at k")
+        ax.set_xticks(key_freqs, [str(k) for k in key_freqs], color=KEY_COLOR)
+        title = ax.set_title("")
+
+        def update(j: int):
+            i = frames[j]
+            for bar, h in zip(bars, _np(norms[i])):
+                bar.set_height(h)
+            epoch = int(epochs[i])
+            title.set_text(f"epoch {epoch:,} ({_phase_of(epoch, boundaries)})")
+            return bars + [title]
+
+        animation = FuncAnimation(fig, update, frames=len(frames), interval=200, blit=False)
+        html = animation.to_jshtml(fps=5, default_mode="once")
+    return html
+
+
+# ------------------------------------------------------------------ ablations
+def ablation_rows(ctx) -> dict[str, dict[str, float]]:
+    """:func:`grokking.ablations.frequency_ablation_losses` for a run, with one control frequency."""
+    control = strongest_other_frequency(ctx.embedding_frequency_norms, ctx.key_frequencies)
+    tokens, labels = ctx.pairs
+    return frequency_ablation_losses(ctx.logits, labels, ctx.run.data.test_idx, ctx.p,
+                                     ctx.key_frequencies, [control])
+
+
+def plot_ablation_losses(rows: dict[str, dict[str, float]], p: int | None = None) -> Figure:
+    """Horizontal bars: loss on all pairs and on test pairs for each ablation (log scale)."""
+    names = list(rows)
+    fig, ax = new_figure(height=0.42 * len(names) + 1.3)
+    y = torch.arange(len(names)).double().numpy()
+    h = 0.38
+    for offset, split, colour in ((-h / 2, "all pairs", TRAIN_COLOR), (h / 2, "test pairs", TEST_COLOR)):
+        ax.barh(y + offset, [rows[n][split] for n in names], height=h, color=colour, label=split)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    model = rows["model"]["all pairs"]
+    ax.axvline(model, color="#1f1f1f", linestyle="--", linewidth=1)
+    ax.annotate("model, all pairs", (model, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -2),
+                textcoords="offset points", ha="left", va="top", fontsize=8)
+    if p is not None:
+        ax.axvline(math.log(p), color=ACCENT, linestyle=":", linewidth=1)
+        ax.annotate(f"chance, ln {p}", (math.log(p), 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(-3, -2), textcoords="offset points", ha="right", va="top", fontsize=8,
+                    color=ACCENT)
+    ax.set_xlabel("cross-entropy loss (nats, log scale)")
+    ax.set_title("Logits with Fourier components of a + b removed")
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+FIGURES = {
+    "progress_measures": lambda ctx: plot_progress_measures(
+        ctx.progress, ctx.phase_boundaries, p=ctx.p),
+    "embedding_norms_over_training": lambda ctx: plot_embedding_norms_snapshots(
+        ctx.progress, ctx.phase_boundaries),
+    "frequency_ablations": lambda ctx: plot_ablation_losses(ablation_rows(ctx), ctx.p),
+}

@@ -1,0 +1,113 @@
+"""Training curves: loss, accuracy and weight norm over epochs, with the phases marked."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from matplotlib.figure import Figure
+
+from ..phases import PHASES
+from .common import ACCENT, TEST_COLOR, TRAIN_COLOR, mark_epochs, new_figure
+
+
+def _np(t: torch.Tensor):
+    return t.detach().cpu().double().numpy()
+
+
+def mark_phases(ax, boundaries: dict[str, int] | None) -> None:
+    """Dashed lines at the phase boundaries and the phase names across the top of ``ax``.
+
+    ``boundaries`` maps names to epochs in increasing order (e.g. the output of
+    :func:`grokking.phases.progress_phase_boundaries`); with three boundaries the
+    regions are named after :data:`grokking.phases.PHASES`, plus "grokked" after
+    the last line. Call it after setting the x scale and limits: each name is
+    centred on its region as drawn (linear or log axis). ``None`` draws nothing.
+    """
+    if not boundaries:
+        return
+    epochs = [float(e) for e in boundaries.values()]
+    mark_epochs(ax, epochs)
+    if len(epochs) != len(PHASES):
+        return
+    left, right = ax.get_xlim()
+    edges = [left] + epochs + [right]
+    to_axes = ax.transData + ax.transAxes.inverted()
+    for name, start, stop in zip(PHASES + ("grokked",), edges[:-1], edges[1:]):
+        x0, x1 = (to_axes.transform((x, 1.0))[0] for x in (start, stop))
+        ax.annotate(name, ((x0 + x1) / 2, 1.0), xycoords="axes fraction", xytext=(0, 3),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=9, color=ACCENT)
+
+
+def _finish(ax, history, boundaries, ylabel: str, log_x: bool) -> None:
+    epochs = history["epoch"]
+    if log_x:
+        ax.set_xscale("log")
+        ax.set_xlim(float(epochs[epochs > 0][0]), float(epochs[-1]))
+        ax.set_xlabel("epoch (full-batch optimiser steps, log scale)")
+    else:
+        ax.set_xlim(0, float(epochs[-1]))
+        ax.set_xlabel("epoch (full-batch optimiser steps)")
+    ax.set_ylabel(ylabel)
+    mark_phases(ax, boundaries)
+
+
+def plot_loss(history: dict[str, torch.Tensor], boundaries: dict[str, int] | None = None,
+              p: int | None = None, title: str = "Train and test loss", log_x: bool = True) -> Figure:
+    """Train and test cross-entropy loss on a log scale, with optional phase lines.
+
+    With ``p`` given, a dotted line marks the chance-level loss ln p.
+    """
+    fig, ax = new_figure(height=3.8)
+    x = _np(history["epoch"])
+    ax.plot(x, _np(history["train_loss"]), color=TRAIN_COLOR, label="train", linewidth=1.4)
+    ax.plot(x, _np(history["test_loss"]), color=TEST_COLOR, label="test", linewidth=1.4)
+    ax.set_yscale("log")
+    if p is not None:
+        ax.axhline(math.log(p), color=ACCENT, linestyle=":", linewidth=1)
+        ax.annotate(f"chance: ln {p}", (1.0, math.log(p)), xycoords=("axes fraction", "data"),
+                    xytext=(-2, 3), textcoords="offset points", ha="right", va="bottom",
+                    fontsize=9, color=ACCENT)
+    _finish(ax, history, boundaries, "cross-entropy loss (nats, log scale)", log_x)
+    ax.legend(loc="center right")
+    if title:
+        ax.set_title(title, pad=17 if boundaries else 6)
+    return fig
+
+
+def plot_accuracy(history: dict[str, torch.Tensor], boundaries: dict[str, int] | None = None,
+                  title: str = "Train and test accuracy", log_x: bool = True) -> Figure:
+    """Train and test accuracy (percent) over training, with optional phase lines."""
+    fig, ax = new_figure(height=3.4)
+    x = _np(history["epoch"])
+    ax.plot(x, 100 * _np(history["train_acc"]), color=TRAIN_COLOR, label="train", linewidth=1.4)
+    ax.plot(x, 100 * _np(history["test_acc"]), color=TEST_COLOR, label="test", linewidth=1.4)
+    ax.set_ylim(-2, 102)
+    _finish(ax, history, boundaries, "accuracy (%)", log_x)
+    ax.legend(loc="center right")
+    if title:
+        ax.set_title(title, pad=17 if boundaries else 6)
+    return fig
+
+
+def plot_weight_norm(history: dict[str, torch.Tensor], boundaries: dict[str, int] | None = None,
+                     title: str = "Size of the weights", log_x: bool = True) -> Figure:
+    """The L2 norm of all trained parameters over training, with optional phase lines."""
+    fig, ax = new_figure(height=3.2)
+    ax.plot(_np(history["epoch"]), _np(history["weight_norm"]), color=TRAIN_COLOR, linewidth=1.4)
+    _finish(ax, history, boundaries, "weight norm $\\|\\theta\\|_2$", log_x)
+    if title:
+        ax.set_title(title, pad=17 if boundaries else 6)
+    return fig
+
+
+def _boundaries(ctx):
+    """The phases found from the progress measures (grokking.phases.progress_phase_boundaries)."""
+    return ctx.phase_boundaries
+
+
+FIGURES = {
+    "log_loss": lambda ctx: plot_loss(ctx.run.history, _boundaries(ctx), p=ctx.p),
+    "training_accuracy": lambda ctx: plot_accuracy(ctx.run.history, _boundaries(ctx)),
+    "training_weight_norm": lambda ctx: plot_weight_norm(ctx.run.history, _boundaries(ctx)),
+}
