@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test test-slow bench figures clean-cache
+.PHONY: book test test-slow bench figures pair clean-cache
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ bench: $(STAMP)
 
 figures: $(STAMP)
 	$(BIN)/python -m grokking figures --out _build/figures
+
+pair: $(STAMP)
+	$(BIN)/python tools/pair_chapters.py
 
 clean-cache:
 	rm -rf _build/.jupyter_cache _build/grokking-package.sha256
