@@ -187,23 +187,20 @@ def cmd_train(args) -> int:
         return 128 + int(stop["signal"] or signal.SIGINT)
     print(f"finished {config.epochs} epochs; run written to {args.out}")
     if not args.no_checkpoints:
-        _write_progress(args.out)
+        _report_progress(args.out)
     return 0
 
 
-def _write_progress(run_dir: Path) -> None:
-    from .context import RunContext
-    from .progress import compute_progress, save_progress
-    from .runs import load_run
+def _report_progress(run_dir: Path) -> None:
+    from .progress import write_progress
 
-    run = load_run(run_dir)
-    keys = RunContext(run).key_frequencies  # the final model's
-    save_progress(run_dir, compute_progress(run_dir, keys))
-    print(f"progress measures of {len(run.checkpoint_epochs)} checkpoints written (key frequencies {keys})")
+    measures = write_progress(run_dir)
+    keys = measures["key_frequencies"].tolist()
+    print(f"progress measures of {len(measures['epoch'])} checkpoints written (key frequencies {keys})")
 
 
 def cmd_progress(args) -> int:
-    _write_progress(args.run)
+    _report_progress(args.run)
     return 0
 
 

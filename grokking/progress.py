@@ -140,6 +140,18 @@ def save_progress(run_dir: Path, progress: dict[str, torch.Tensor]) -> None:
     store.add_file(Path(run_dir), store.PROGRESS, store.tensors_to_bytes(progress))
 
 
+def write_progress(run_dir: Path) -> dict[str, torch.Tensor]:
+    """Compute the measures of a finished run from its checkpoints, with the final
+    model's key frequencies, and store them in the run. Returns the measures."""
+    from .context import RunContext
+    from .runs import load_run
+
+    keys = RunContext(load_run(run_dir)).key_frequencies
+    progress = compute_progress(run_dir, keys)
+    save_progress(run_dir, progress)
+    return progress
+
+
 def load_progress(run_dir: Path) -> dict[str, torch.Tensor]:
     store.verify_run(run_dir)
     return store.load_tensors(Path(run_dir) / store.PROGRESS)

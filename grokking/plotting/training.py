@@ -22,7 +22,9 @@ def mark_phases(ax, boundaries: dict[str, int] | None) -> None:
     :func:`grokking.phases.progress_phase_boundaries`); with three boundaries the
     regions are named after :data:`grokking.phases.PHASES`, plus "grokked" after
     the last line. Call it after setting the x scale and limits: each name is
-    centred on its region as drawn (linear or log axis). ``None`` draws nothing.
+    centred on its region as drawn (linear or log axis), except "grokked", which
+    ends at the right edge so that it keeps clear of a short clean-up phase's
+    name. ``None`` draws nothing.
     """
     if not boundaries:
         return
@@ -33,10 +35,13 @@ def mark_phases(ax, boundaries: dict[str, int] | None) -> None:
     left, right = ax.get_xlim()
     edges = [left] + epochs + [right]
     to_axes = ax.transData + ax.transAxes.inverted()
-    for name, start, stop in zip(PHASES + ("grokked",), edges[:-1], edges[1:]):
+    names = PHASES + ("grokked",)
+    for name, start, stop in zip(names, edges[:-1], edges[1:]):
         x0, x1 = (to_axes.transform((x, 1.0))[0] for x in (start, stop))
-        ax.annotate(name, ((x0 + x1) / 2, 1.0), xycoords="axes fraction", xytext=(0, 3),
-                    textcoords="offset points", ha="center", va="bottom", fontsize=9, color=ACCENT)
+        last = name == names[-1]
+        ax.annotate(name, (x1 if last else (x0 + x1) / 2, 1.0), xycoords="axes fraction",
+                    xytext=(-2 if last else 0, 3), textcoords="offset points",
+                    ha="right" if last else "center", va="bottom", fontsize=9, color=ACCENT)
 
 
 def _finish(ax, history, boundaries, ylabel: str, log_x: bool) -> None:
@@ -69,7 +74,7 @@ def plot_loss(history: dict[str, torch.Tensor], boundaries: dict[str, int] | Non
                     xytext=(-2, 3), textcoords="offset points", ha="right", va="bottom",
                     fontsize=9, color=ACCENT)
     _finish(ax, history, boundaries, "cross-entropy loss (nats, log scale)", log_x)
-    ax.legend(loc="center right")
+    ax.legend(loc="lower left")  # early on both losses are near ln p: room below
     if title:
         ax.set_title(title, pad=17 if boundaries else 6)
     return fig
@@ -84,7 +89,7 @@ def plot_accuracy(history: dict[str, torch.Tensor], boundaries: dict[str, int] |
     ax.plot(x, 100 * _np(history["test_acc"]), color=TEST_COLOR, label="test", linewidth=1.4)
     ax.set_ylim(-2, 102)
     _finish(ax, history, boundaries, "accuracy (%)", log_x)
-    ax.legend(loc="center right")
+    ax.legend(loc="center left")  # early on both accuracies are low or rising
     if title:
         ax.set_title(title, pad=17 if boundaries else 6)
     return fig

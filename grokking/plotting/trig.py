@@ -60,14 +60,16 @@ def plot_pre_fit(pre: torch.Tensor, table: dict, picks: dict[int, int]):
         fitted = row["waves"]["fitted"][:, :, i][order][:, order]
         lo, hi = float(actual.min()), float(actual.max())
         r2 = float(row["waves"]["r2"][i])
+        bar = "pre-activation" if j == len(ks) - 1 else ""
         heatmap(axes[0, j], actual, xlabel=f"{k}·b mod p", ylabel=f"{k}·a mod p", vmin=lo, vmax=hi,
-                title=f"neuron {n} (k = {k}): actual", colorbar_label="pre-activation" if j == len(ks) - 1 else "")
+                title=f"neuron {n} (k = {k}): actual", colorbar_label=bar)
         heatmap(axes[1, j], fitted, xlabel=f"{k}·b mod p", ylabel=f"{k}·a mod p", vmin=lo, vmax=hi,
-                title=f"wave fit, $r^2$ = {r2:.2f}", colorbar_label="pre-activation" if j == len(ks) - 1 else "")
+                title=f"wave fit, $r^2$ = {r2:.2f}", colorbar_label=bar)
         for ax in axes[:, j]:
             ax.set_xticks([0, 50, 100])
             ax.set_yticks([0, 50, 100])
-    fig.suptitle(r"Pre-activations and their fit $\kappa_n + A_n\cos(\omega a+\varphi_n) + B_n\cos(\omega b+\psi_n)$"
+    fig.suptitle(r"Pre-activations and their fit "
+                 r"$\kappa_n + A_n\cos(\omega a+\varphi_n) + B_n\cos(\omega b+\psi_n)$"
                  "\n(a and b placed by their angle on frequency k's circle)")
     return fig
 
@@ -105,9 +107,10 @@ def plot_relu_fits(acts: torch.Tensor, table: dict, k: int, i: int):
     row = table[k]
     n = int(row["neurons"][i])
     actual = acts[:, :, n]
+    r2_without, r2_with = float(row["without"]["r2"][i]), float(row["with"]["r2"][i])
     panels = [(actual, "actual activation"),
-              (row["without"]["fitted"][:, :, i], rf"$\alpha+\beta(x+y)$: $r^2$ = {float(row['without']['r2'][i]):.2f}"),
-              (row["with"]["fitted"][:, :, i], rf"$+\gamma xy$: $r^2$ = {float(row['with']['r2'][i]):.2f}")]
+              (row["without"]["fitted"][:, :, i], rf"$\alpha+\beta(x+y)$: $r^2$ = {r2_without:.2f}"),
+              (row["with"]["fitted"][:, :, i], rf"$+\gamma xy$: $r^2$ = {r2_with:.2f}")]
     fig, axes = new_figure(1, 3, height=3.0)
     lo, hi = float(actual.min()), float(actual.max())
     for j, (ax, (values, title)) in enumerate(zip(axes, panels)):
@@ -115,7 +118,8 @@ def plot_relu_fits(acts: torch.Tensor, table: dict, k: int, i: int):
                 colorbar_label="activation" if j == 2 else "")
         ax.set_xticks([0, 50, 100])
         ax.set_yticks([0, 50, 100])
-    fig.suptitle(rf"Neuron {n} (k = {k}) after the ReLU; $x = \cos(\omega a+\varphi_n)$, $y = \cos(\omega b+\varphi_n)$")
+    fig.suptitle(rf"Neuron {n} (k = {k}) after the ReLU; "
+                 rf"$x = \cos(\omega a+\varphi_n)$, $y = \cos(\omega b+\varphi_n)$")
     return fig
 
 
@@ -143,7 +147,7 @@ def plot_relu_r2(table: dict):
 
 # ------------------------------------------------------------------ 3. the readout
 def plot_unembed_phase(W_L: torch.Tensor, table: dict):
-    """Each neuron's output wave over c peaks at -2 phi_n: the angle it writes against twice its input phase."""
+    """Each neuron's output wave over c peaks at -2 phi_n: the angle it writes against twice its phase."""
     ks = list(table)
     fig, ax = new_figure(height=3.8, width=4.6)
     for k, color in zip(ks, cluster_colors(ks)):
@@ -164,7 +168,8 @@ def plot_unembed_phase(W_L: torch.Tensor, table: dict):
     return fig
 
 
-def plot_cluster_readout(cluster_logits: dict[int, torch.Tensor], fits: dict[int, dict], a: int, b: int, p: int):
+def plot_cluster_readout(cluster_logits: dict[int, torch.Tensor], fits: dict[int, dict],
+                         a: int, b: int, p: int):
     """For one pair, each cluster's contribution to the logits over c next to its cos(w_k(a+b-c)) fit."""
     ks = list(cluster_logits)
     row = a * p + b
@@ -186,7 +191,8 @@ def plot_cluster_readout(cluster_logits: dict[int, torch.Tensor], fits: dict[int
         ax.set_ylim(low - 0.05 * (high - low), high + 0.45 * (high - low))
         ax.legend(loc="upper left", fontsize=7)
     axes[0, 0].set_ylabel("logit (mean over c removed)")
-    fig.suptitle(f"Each cluster's logits for a = {a}, b = {b}, answers placed by angle (dotted: the answer c = {answer})")
+    fig.suptitle(f"Each cluster's logits for a = {a}, b = {b}, answers placed by angle "
+                 f"(dotted: the answer c = {answer})")
     return fig
 
 
@@ -215,7 +221,8 @@ def plot_sharpening(accuracy: dict[str, float], margin: dict[str, float]):
 # ------------------------------------------------------------------ 4. the clock
 def _arrow(ax, angle: float, radius: float, color: str, label: str, style: str = "-", offset: float = 1.18):
     ax.annotate("", xy=(radius * math.cos(angle), radius * math.sin(angle)), xytext=(0, 0),
-                arrowprops=dict(arrowstyle="-|>", color=color, linewidth=1.6, linestyle=style, shrinkA=0, shrinkB=0))
+                arrowprops=dict(arrowstyle="-|>", color=color, linewidth=1.6, linestyle=style,
+                                shrinkA=0, shrinkB=0))
     ax.text(offset * math.cos(angle), offset * math.sin(angle), label, color=color, ha="center", va="center",
             fontsize=9, fontweight="bold")
 
@@ -239,7 +246,8 @@ def plot_clock(cluster_logits: dict[int, torch.Tensor], model_logits: torch.Tens
         values = (values - values.mean()) / (values - values.mean()).abs().max()
         angles = 2 * math.pi * k * np.arange(p) / p
         ax.plot(np.cos(circle), np.sin(circle), color=ACCENT, linewidth=0.8, zorder=0)
-        dots = ax.scatter(np.cos(angles), np.sin(angles), c=values.numpy(), cmap=cmap, vmin=-1, vmax=1, s=14, zorder=2)
+        dots = ax.scatter(np.cos(angles), np.sin(angles), c=values.numpy(), cmap=cmap, vmin=-1, vmax=1,
+                          s=14, zorder=2)
         ta, tb, ts = (analysis.angle_of(k, p, x) for x in (a, b, a + b))
         _arrow(ax, ta, 0.5, TEST_COLOR, "a", offset=0.62)
         _arrow(ax, tb, 0.5, TRAIN_COLOR, "b", offset=0.62)
@@ -268,8 +276,9 @@ def plot_clock(cluster_logits: dict[int, torch.Tensor], model_logits: torch.Tens
     bottom.plot(c, full.numpy(), color=ACCENT, linewidth=1.0, linestyle="--", label="whole model")
     best = int(total.argmax())
     bottom.scatter([best], [float(total[best])], s=60, color=MODEL_COLOR, zorder=4)
-    bottom.annotate(f"argmax: c = {best}" + (f" = ({a}+{b}) mod {p}" if best == answer else f" (answer {answer})"),
-                    (best, float(total[best])), xytext=(10, 2), textcoords="offset points", fontsize=9, va="bottom",
+    note = f" = ({a}+{b}) mod {p}" if best == answer else f" (answer {answer})"
+    bottom.annotate(f"argmax: c = {best}{note}", (best, float(total[best])), xytext=(10, 2),
+                    textcoords="offset points", fontsize=9, va="bottom",
                     bbox=dict(facecolor="white", edgecolor="none", pad=1))
     bottom.set_xlim(-1, p)
     bottom.set_xlabel("candidate answer c")
@@ -312,7 +321,8 @@ def _first_relu(ctx):
 
 
 FIGURES = {
-    "trig_pre_activation_fit": lambda ctx: plot_pre_fit(ctx.neuron_pre, (t := trig_table(ctx)), example_neurons(t)),
+    "trig_pre_activation_fit": lambda ctx: plot_pre_fit(ctx.neuron_pre, ctx.trig_table,
+                                                        example_neurons(ctx.trig_table)),
     "trig_phase_match": lambda ctx: plot_phase_match(trig_table(ctx)),
     "trig_relu_fits": _first_relu,
     "trig_relu_r2": lambda ctx: plot_relu_r2(trig_table(ctx)),
