@@ -70,11 +70,11 @@ def frequency_shares_2d(grid: torch.Tensor, basis: torch.Tensor) -> tuple[torch.
     Returns ``(power, total)`` with ``power`` shaped ((p+1)/2, (p+1)/2, ...) as in
     :func:`grokking.fourier.frequency_power_2d` and ``total`` the power of
     everything but the constant term (the variance of the grid times p^2).
-    The transform runs in float32 (a neuron grid is p^2 x d_mlp values); the
-    grouped powers, which are small, are summed in float64.
+    Everything runs in float32 (a neuron grid is p^2 x d_mlp values); the total
+    is accumulated in float64.
     """
-    power = frequency_power_2d(to_fourier_2d(grid.float(), basis.float())).double()
-    total = power.sum(dim=(0, 1)) - power[0, 0]
+    power = frequency_power_2d(to_fourier_2d(grid.float(), basis.float()))
+    total = power.sum(dim=(0, 1), dtype=torch.float64) - power[0, 0]
     return power, total
 
 
@@ -89,14 +89,14 @@ def single_frequency_shares(grid: torch.Tensor, basis: torch.Tensor) -> torch.Te
     K = power.shape[0] - 1
     k = torch.arange(1, K + 1)
     explained = power[k, 0] + power[0, k] + power[k, k]  # (K, ...)
-    return (explained / total.clamp_min(1e-30)).movedim(0, -1).float()
+    return (explained / total.clamp_min(1e-30).float()).movedim(0, -1)
 
 
 def share_in_frequencies(grid: torch.Tensor, basis: torch.Tensor, freqs: list[int]) -> torch.Tensor:
     """Share of the variance in components whose a- and b-frequencies are in {0} + ``freqs``."""
     power, total = frequency_shares_2d(grid, basis)
     keep = torch.tensor([0] + list(freqs))
-    inside = power[keep][:, keep].sum(dim=(0, 1)) - power[0, 0]
+    inside = power[keep][:, keep].sum(dim=(0, 1), dtype=torch.float64) - power[0, 0]
     return (inside / total.clamp_min(1e-30)).float()
 
 
