@@ -89,6 +89,8 @@ def _prepare(model) -> SimpleNamespace:
     r_out = r_in + w["b_out"]
     c_in = torch.addmv(w["b_in"], W_in.t(), r_in)
     c_U = torch.addmv(w["b_U"], W_U.t(), r_out)
+    W_OI_c = torch.cat([W_OI, c_in[None]])  # (hd + 1, d_mlp): acts on [z | 1]
+    W_OU_c = torch.cat([W_OU, c_U[None]])
 
     return SimpleNamespace(**{k: v for k, v in locals().items() if k != "model"})
 
@@ -109,11 +111,16 @@ def _attend(s: SimpleNamespace, tokens: torch.Tensor) -> SimpleNamespace:
     scores = torch.stack([g0[:, hd:], g1[:, hd:], row2[hd:].expand(batch, n_heads)])
     pattern = scores.softmax(dim=0)  # (3, B, H)
     a0, a1, a2 = pattern.unsqueeze(-1).unbind(0)  # each (B, H, 1)
-    z = v0 * a0
-    z.addcmul_(v1, a1).addcmul_(v2, a2)  # (B, H, dh)
-    z = z.view(batch, hd)
+    # z_one = [z | 1]: the heads' outputs with a constant column, so that the
+    # products below add the constant terms c_in, c_U without a separate pass.
+    z_one = torch.empty(batch, hd + 1, dtype=v0.dtype, device=v0.device)
+    z_one[:, hd] = 1.0
+    z = z_one[:, :hd]
+    z_heads = z.view(batch, n_heads, d_head)
+    torch.mul(v0, a0, out=z_heads)
+    z_heads.addcmul_(v1, a1).addcmul_(v2, a2)
     return SimpleNamespace(batch=batch, tok_a=tok_a, tok_b=tok_b, v0=v0, v1=v1, v2=v2,
-                           pattern=pattern, a0=a0, a1=a1, a2=a2, z=z)
+                           pattern=pattern, a0=a0, a1=a1, a2=a2, z=z, z_one=z_one)
 
 
 @torch.no_grad()
@@ -123,9 +130,9 @@ def last_logits(model, tokens: torch.Tensor) -> torch.Tensor:
     Equal to ``model(tokens)[:, -1]`` up to float rounding, several times faster.
     """
     s = _prepare(model)
-    z = _attend(s, tokens).z
-    hidden = torch.addmm(s.c_in, z, s.W_OI).relu_()
-    return torch.addmm(s.c_U, z, s.W_OU).addmm_(hidden, s.W_L)
+    z_one = _attend(s, tokens).z_one
+    hidden = (z_one @ s.W_OI_c).relu_()
+    return (z_one @ s.W_OU_c).addmm_(hidden, s.W_L)
 
 
 @torch.no_grad()
@@ -147,10 +154,11 @@ def loss_and_grads(model, tokens: torch.Tensor, labels: torch.Tensor):
            logits = c_U + z @ (W_O W_U) + h @ (W_out W_U)
 
        where ``c_in`` and ``c_U`` collect the '=' token's own residual and the
-       biases. The batch then meets three (d x d_vocab) or (d x d_mlp) products
-       instead of four, and the unembedding of the MLP output becomes one
-       (d_mlp x d_vocab) product. Gradients of W_O, W_in, W_out and W_U follow by
-       the chain rule through those small products.
+       biases (folded into the products by a constant column, ``[z | 1]``). The
+       batch then meets three products instead of the four of the plain model,
+       and the unembedding of the MLP output becomes one (d_mlp x d_vocab)
+       product. Gradients of W_O, W_in, W_out and W_U follow by the chain rule
+       through those small products.
 
     Returns ``(loss, logits, grads)`` where ``grads`` maps TransformerLens names
     (``"embed.W_E"``, ...) to tensors shaped like the parameters. Biases are
@@ -165,8 +173,9 @@ def loss_and_grads(model, tokens: torch.Tensor, labels: torch.Tensor):
     t = _attend(s, tokens)
     batch, tok_a, tok_b, v0, v1, v2, z = t.batch, t.tok_a, t.tok_b, t.v0, t.v1, t.v2, t.z
     pattern, a0, a1, a2 = t.pattern, t.a0, t.a1, t.a2
-    hidden = torch.addmm(s.c_in, z, W_OI).relu_()
-    logits = torch.addmm(s.c_U, z, W_OU).addmm_(hidden, W_L)
+    z_one = t.z_one
+    hidden = (z_one @ s.W_OI_c).relu_()
+    logits = (z_one @ s.W_OU_c).addmm_(hidden, W_L)
 
     logprobs = logits.to(torch.float64).log_softmax(dim=-1)
     loss = -logprobs.gather(-1, labels[:, None]).mean()
@@ -179,13 +188,14 @@ def loss_and_grads(model, tokens: torch.Tensor, labels: torch.Tensor):
     d_logits64 = torch.threshold_(logprobs.exp_(), torch.finfo(logits.dtype).tiny * batch, 0.0)
     d_logits64[torch.arange(batch, device=labels.device), labels] -= 1.0
     d_logits = d_logits64.div_(batch).to(logits.dtype)  # (B, V)
-    d_W_L = hidden.t() @ d_logits
-    d_W_OU = z.t() @ d_logits
-    d_pre = torch.ops.aten.threshold_backward(d_logits @ W_L.t(), hidden, 0.0)
-    d_W_OI = z.t() @ d_pre
+    d_W_L = (d_logits.t() @ hidden).t()
+    d_W_OU_c = z_one.t() @ d_logits  # rows: d W_OU, then d c_U
+    d_W_OU, d_c_U = d_W_OU_c[:hd], d_W_OU_c[hd]
+    d_pre = d_logits @ W_L.t()
+    torch.ops.aten.threshold_backward.grad_input(d_pre, hidden, 0.0, grad_input=d_pre)
+    d_W_OI_c = z_one.t() @ d_pre  # rows: d W_OI, then d c_in
+    d_W_OI, d_c_in = d_W_OI_c[:hd], d_W_OI_c[hd]
     d_z = torch.addmm(d_logits @ W_OU.t(), d_pre, W_OI.t()).view(batch, n_heads, d_head)
-    d_c_in = d_pre.sum(0)
-    d_c_U = d_logits.sum(0)
     d_pattern = torch.stack([(d_z * v0).sum(-1), (d_z * v1).sum(-1), (d_z * v2).sum(-1)])
     d_scores = pattern * (d_pattern - (pattern * d_pattern).sum(0))  # (3, B, H)
     d_table0 = _scatter_rows(tok_a, (d_z * a0).view(batch, hd), d_scores[0], len(table0))

@@ -40,9 +40,23 @@ def test_equivalent_at_initialisation():
 
 def test_equivalent_on_trained_weights(canonical):
     data = canonical.data
-    # On the grokked model the loss is ~1e-7 and gradients are tiny: compare relatively.
-    assert_equivalent(canonical.model, data.train_tokens, data.train_labels, rtol=1e-3)
     assert_equivalent(canonical.model, data.test_tokens[:2000], data.test_labels[:2000], rtol=1e-3)
+    # On the training pairs of the grokked model the loss is ~1e-7 and the gradients
+    # (~2e-9) are what is left after nearly everything cancels. There, one of the
+    # 3830 x 512 MLP pre-activations lies within float32 rounding (~6e-6) of zero, and
+    # the two summation orders put it on different sides of the ReLU's kink: measured
+    # against a float64 reference, that single flip moves dL/dW_in by 4e-11, 2% of its
+    # largest entry. Everything else agrees to ~1e-5. So: the pre-activations agree,
+    # at most a few ReLU signs flip, and the gradients agree within that effect.
+    model = canonical.model
+    with torch.no_grad():
+        _, cache = model.run_with_cache(data.train_tokens, names_filter="blocks.0.mlp.hook_pre")
+        ref_pre = cache["blocks.0.mlp.hook_pre"][:, -1]
+        s = fast._prepare(model)
+        pre = fast._attend(s, data.train_tokens).z_one @ s.W_OI_c
+    assert (pre - ref_pre).abs().max() <= 1e-6 * ref_pre.abs().max()
+    assert int(((pre > 0) != (ref_pre > 0)).sum()) <= 5
+    assert_equivalent(model, data.train_tokens, data.train_labels, rtol=5e-2)
 
 
 def test_equivalent_with_nonzero_biases(tiny_config):
@@ -67,21 +81,30 @@ def test_gradients_laid_out_like_parameters():
         assert grads[name].stride() == param.stride(), name
 
 
-def test_same_loss_curve_as_hooked_transformer():
-    config = Config(epochs=200)
+def loss_curves(config, dtype):
     data = make_dataset(config)
-    fast_trainer = Trainer(config, build_model(config), data)
-    hooked_trainer = Trainer(config, build_model(config), data)
+    fast_trainer = Trainer(config, build_model(config).to(dtype), data)
+    hooked_trainer = Trainer(config, build_model(config).to(dtype), data)
     fast_losses, hooked_losses = [], []
     for _ in range(config.epochs):
         fast_losses.append(fast_trainer.step()[0])
         hooked_losses.append(hooked_step(hooked_trainer))
-    fast_losses, hooked_losses = torch.tensor(fast_losses), torch.tensor(hooked_losses)
-    # From 4.7 at initialisation to memorisation (~3e-2).
+    return torch.tensor(fast_losses, dtype=torch.float64), torch.tensor(hooked_losses, dtype=torch.float64)
+
+
+def test_same_loss_curve_as_hooked_transformer_float64():
+    # In float64 rounding noise is ~1e-16, so even the chaotic memorisation phase
+    # (4.7 -> 0.01) keeps the two paths together: 250 epochs agree to 1e-6.
+    fast_losses, hooked_losses = loss_curves(Config(epochs=250), torch.float64)
     assert hooked_losses[-1] < 0.01 * hooked_losses[0]
-    # Rounding differences grow as training sharpens: HookedTransformer against itself
-    # with 1e-7 relative noise on its gradients drifts by ~1e-4 at epoch 50, ~1e-3 at
-    # epoch 100 and a few % by epoch 200 (measured). The fast path stays inside that.
+    assert torch.allclose(fast_losses, hooked_losses, rtol=1e-6, atol=0)
+
+
+def test_same_loss_curve_as_hooked_transformer_float32():
+    # In float32 (how the book trains) rounding differences grow as training
+    # sharpens: HookedTransformer against itself with 1e-7 relative noise on its
+    # gradients drifts by ~1e-4 at epoch 50 and ~1e-3 at epoch 100 (measured), and
+    # by several % by epoch 200. The fast path stays inside that over 100 epochs.
+    fast_losses, hooked_losses = loss_curves(Config(epochs=100), torch.float32)
     assert torch.allclose(fast_losses[:50], hooked_losses[:50], rtol=2e-4, atol=0)
-    assert torch.allclose(fast_losses[:100], hooked_losses[:100], rtol=3e-3, atol=0)
-    assert torch.allclose(fast_losses, hooked_losses, rtol=0.1, atol=0)
+    assert torch.allclose(fast_losses, hooked_losses, rtol=3e-3, atol=0)
