@@ -31,6 +31,18 @@ def embedding_svd(W_E: torch.Tensor, p: int) -> tuple[torch.Tensor, torch.Tensor
     return U.float(), S.float(), Vh.float()
 
 
+def n_leading_components(S: torch.Tensor) -> int:
+    """How many singular values come before the largest drop (ratio S_i / S_{i+1}).
+
+    Looked for among the first half of the spectrum; for a grokked embedding it
+    counts the two components (cos and sin) of every key frequency.
+    """
+    S = S.double()
+    half = max(1, len(S) // 2)
+    ratios = S[:half] / S[1 : half + 1].clamp_min(1e-30)
+    return int(ratios.argmax()) + 1
+
+
 def rfft_magnitude(signals: torch.Tensor) -> torch.Tensor:
     """|rfft| of each column of ``signals`` (p, n) with scipy: ((p+1)/2, n), row k = frequency k."""
     spectrum = scipy.fft.rfft(signals.detach().double().numpy(), axis=0)

@@ -46,6 +46,8 @@ def main() -> None:
             index = nb.cells.index(first) if first is not None else len(nb.cells)
             nb.cells.insert(index, cell)
         jupytext.write(nb, md, fmt="md:myst")
+        for i, cell in enumerate(nb.cells):  # stable ids: no churn in the paired files
+            cell.id = f"cell-{i:03d}"
         jupytext.write(nb, md.with_suffix(".ipynb"), fmt="ipynb")
         print(f"paired {md.relative_to(ROOT)}")
 

@@ -15,7 +15,6 @@ from matplotlib.figure import Figure
 from .. import analysis
 from .common import ACCENT, CMAP, TRAIN_COLOR, heatmap, new_figure
 
-TOP_COMPONENTS = 8  # how many principal components the FFT figures look at
 SHOWN_COMPONENTS = 10  # how many components the line-plot figure draws
 FREQ_LABEL = "frequency k (cycles per {p})"
 KEY_COLOR = "#c55a11"  # key frequencies stand out against the plain bars
@@ -27,8 +26,12 @@ def principal_components(U: torch.Tensor, S: torch.Tensor) -> torch.Tensor:
     return U * S
 
 
-def top_component_spectrum(U: torch.Tensor, S: torch.Tensor, n: int = TOP_COMPONENTS) -> torch.Tensor:
-    """|scipy rfft| of the first ``n`` principal components: ((p+1)/2, n), row k = frequency k."""
+def top_component_spectrum(U: torch.Tensor, S: torch.Tensor, n: int | None = None) -> torch.Tensor:
+    """|scipy rfft| of the first ``n`` principal components: ((p+1)/2, n), row k = frequency k.
+
+    ``n`` defaults to the components before the largest singular-value drop
+    (:func:`grokking.analysis.n_leading_components`)."""
+    n = n or analysis.n_leading_components(S)
     return analysis.rfft_magnitude(principal_components(U, S)[:, :n])
 
 
@@ -62,8 +65,9 @@ def plot_principal_components(U: torch.Tensor, S: torch.Tensor) -> Figure:
     return fig
 
 
-def plot_singular_values(S: torch.Tensor, n_marked: int = TOP_COMPONENTS) -> Figure:
+def plot_singular_values(S: torch.Tensor, n_marked: int | None = None) -> Figure:
     """Singular values of W_E, largest first, on a log scale."""
+    n_marked = n_marked or analysis.n_leading_components(S)
     fig, ax = new_figure(height=3.2)
     idx = torch.arange(len(S))
     ax.plot(idx.numpy(), S.numpy(), marker="o", markersize=3, color=TRAIN_COLOR, linewidth=1)
@@ -104,8 +108,9 @@ def plot_top_components(U: torch.Tensor, S: torch.Tensor, n: int = SHOWN_COMPONE
 
 
 # ------------------------------------------------------------------ FFT figures
-def plot_top_component_power(U: torch.Tensor, S: torch.Tensor, n: int = TOP_COMPONENTS) -> Figure:
+def plot_top_component_power(U: torch.Tensor, S: torch.Tensor, n: int | None = None) -> Figure:
     """Power |rfft|^2 summed over the first ``n`` components, per frequency (scipy FFT)."""
+    n = n or analysis.n_leading_components(S)
     magnitude = top_component_spectrum(U, S, n)
     p = U.shape[0]
     keys = analysis.fft_peak_frequencies(magnitude)
@@ -118,8 +123,9 @@ def plot_top_component_power(U: torch.Tensor, S: torch.Tensor, n: int = TOP_COMP
     return fig
 
 
-def plot_component_spectra(U: torch.Tensor, S: torch.Tensor, n: int = TOP_COMPONENTS) -> Figure:
+def plot_component_spectra(U: torch.Tensor, S: torch.Tensor, n: int | None = None) -> Figure:
     """|rfft| of each of the first ``n`` components, one panel per component."""
+    n = n or analysis.n_leading_components(S)
     magnitude = top_component_spectrum(U, S, n)
     p = U.shape[0]
     keys = analysis.fft_peak_frequencies(magnitude)
