@@ -70,11 +70,6 @@ def attention_to_a(pattern: torch.Tensor, p: int) -> torch.Tensor:
     return pairs_grid(pattern[:, :, 2, 0], p).permute(2, 0, 1)
 
 
-def neuron_grid(post: torch.Tensor, p: int) -> torch.Tensor:
-    """MLP activations at the '=' position: (p, p, d_mlp) indexed [a, b, neuron]."""
-    return pairs_grid(post[:, 2, :], p)
-
-
 # ------------------------------------------------------------------ 2D Fourier
 def frequency_shares_2d(grid: torch.Tensor, basis: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """For a (p, p, ...) grid: power by frequency pair and the total non-constant power.
