@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from grokking.config import Config
 from grokking.runs import CANONICAL_RUN
@@ -31,3 +32,24 @@ def _deterministic_threads():
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+class Float64Watch(TorchDispatchMode):
+    """Records the largest float64 tensor any operation produces while active."""
+
+    def __init__(self):
+        super().__init__()
+        self.largest = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in out if isinstance(out, (tuple, list)) else [out]:
+            if isinstance(t, torch.Tensor) and t.dtype == torch.float64:
+                self.largest = max(self.largest, t.numel())
+        return out
+
+
+@pytest.fixture
+def float64_watch():
+    """A fresh Float64Watch: ``with float64_watch: ...`` then read ``.largest``."""
+    return Float64Watch()

@@ -6,7 +6,6 @@ import jupytext
 import pytest
 import torch
 import yaml
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from grokking.context import RunContext
 from grokking.figures import WRITEUP_FIGURES, all_figures
@@ -41,26 +40,11 @@ def test_every_writeup_figure_is_registered():
     assert set(WRITEUP_FIGURES) <= set(all_figures())
 
 
-class Float64Watch(TorchDispatchMode):
-    """Records the largest float64 tensor any operation produces."""
-
-    def __init__(self):
-        super().__init__()
-        self.largest = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in out if isinstance(out, (tuple, list)) else [out]:
-            if isinstance(t, torch.Tensor) and t.dtype == torch.float64:
-                self.largest = max(self.largest, t.numel())
-        return out
-
-
-def test_no_p_cubed_float64_tensors(canonical):
+def test_no_p_cubed_float64_tensors(canonical, float64_watch):
     ctx = RunContext(canonical)
     p = ctx.p
     ctx.logits  # noqa: B018  (the model's own forward pass is not an analysis)
-    with Float64Watch() as watch:
+    with float64_watch as watch:
         ctx.cos_fit
         ctx.neuron_frequency_shares
         for figure in all_figures().values():

@@ -4,7 +4,6 @@ import math
 
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from grokking import analysis, trig
 from grokking.context import RunContext
@@ -134,23 +133,10 @@ def test_by_angle_turns_frequency_k_into_frequency_one():
     assert torch.allclose(wave, torch.cos(2 * math.pi / P * torch.arange(P, dtype=torch.float64)), atol=1e-9)
 
 
-class _Float64Size(TorchDispatchMode):
-    """Records the largest float64 tensor produced."""
-
-    largest = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in out if isinstance(out, (tuple, list)) else [out]:
-            if isinstance(t, torch.Tensor) and t.dtype == torch.float64:
-                self.largest = max(self.largest, t.numel())
-        return out
-
-
-def test_fits_make_no_p_cubed_float64_tensor(table):
+def test_fits_make_no_p_cubed_float64_tensor(table, float64_watch):
     ctx, tab = table
     p = ctx.p
-    with _Float64Size() as watch:
+    with float64_watch as watch:
         clusters = {k: row["neurons"] for k, row in tab.items()}
         trig.relu_product_table(ctx.neuron_pre, ctx.neuron_acts, clusters)
         for k, row in tab.items():

@@ -108,12 +108,17 @@ def plot_top_components(U: torch.Tensor, S: torch.Tensor, n: int = SHOWN_COMPONE
 
 
 # ------------------------------------------------------------------ FFT figures
-def plot_top_component_power(U: torch.Tensor, S: torch.Tensor, n: int | None = None) -> Figure:
-    """Power |rfft|^2 summed over the first ``n`` components, per frequency (scipy FFT)."""
+def _leading_spectrum(U: torch.Tensor, S: torch.Tensor, n: int | None):
+    """(n, |rfft| of the first n components, the frequencies the 5% rule picks from it)."""
     n = n or analysis.n_leading_components(S)
     magnitude = top_component_spectrum(U, S, n)
+    return n, magnitude, analysis.fft_peak_frequencies(magnitude)
+
+
+def plot_top_component_power(U: torch.Tensor, S: torch.Tensor, n: int | None = None) -> Figure:
+    """Power |rfft|^2 summed over the first ``n`` components, per frequency (scipy FFT)."""
+    n, magnitude, keys = _leading_spectrum(U, S, n)
     p = U.shape[0]
-    keys = analysis.fft_peak_frequencies(magnitude)
     power = magnitude[1:].pow(2).sum(1)
     fig, ax = new_figure(height=3.2)
     _frequency_bars(ax, power, keys)
@@ -125,10 +130,8 @@ def plot_top_component_power(U: torch.Tensor, S: torch.Tensor, n: int | None = N
 
 def plot_component_spectra(U: torch.Tensor, S: torch.Tensor, n: int | None = None) -> Figure:
     """|rfft| of each of the first ``n`` components, one panel per component."""
-    n = n or analysis.n_leading_components(S)
-    magnitude = top_component_spectrum(U, S, n)
+    n, magnitude, keys = _leading_spectrum(U, S, n)
     p = U.shape[0]
-    keys = analysis.fft_peak_frequencies(magnitude)
     fig, axes = new_figure(n, 1, height=0.85 * n + 0.8, sharex=True)
     for i, ax in enumerate(axes):
         _frequency_bars(ax, magnitude[1:, i], keys, annotate=False)

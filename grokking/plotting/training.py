@@ -44,7 +44,7 @@ def mark_phases(ax, boundaries: dict[str, int] | None) -> None:
                     ha="right" if last else "center", va="bottom", fontsize=9, color=ACCENT)
 
 
-def _finish(ax, history, boundaries, ylabel: str, log_x: bool) -> None:
+def _finish(ax, history, boundaries, ylabel: str, log_x: bool, title: str) -> None:
     epochs = history["epoch"]
     if log_x:
         ax.set_xscale("log")
@@ -55,6 +55,8 @@ def _finish(ax, history, boundaries, ylabel: str, log_x: bool) -> None:
         ax.set_xlabel("epoch (full-batch optimiser steps)")
     ax.set_ylabel(ylabel)
     mark_phases(ax, boundaries)
+    if title:  # above the phase names when they are drawn
+        ax.set_title(title, pad=17 if boundaries else 6)
 
 
 def plot_loss(history: dict[str, torch.Tensor], boundaries: dict[str, int] | None = None,
@@ -73,10 +75,8 @@ def plot_loss(history: dict[str, torch.Tensor], boundaries: dict[str, int] | Non
         ax.annotate(f"chance: ln {p}", (1.0, math.log(p)), xycoords=("axes fraction", "data"),
                     xytext=(-2, 3), textcoords="offset points", ha="right", va="bottom",
                     fontsize=9, color=ACCENT)
-    _finish(ax, history, boundaries, "cross-entropy loss (nats, log scale)", log_x)
+    _finish(ax, history, boundaries, "cross-entropy loss (nats, log scale)", log_x, title)
     ax.legend(loc="lower left")  # early on both losses are near ln p: room below
-    if title:
-        ax.set_title(title, pad=17 if boundaries else 6)
     return fig
 
 
@@ -88,10 +88,8 @@ def plot_accuracy(history: dict[str, torch.Tensor], boundaries: dict[str, int] |
     ax.plot(x, 100 * _np(history["train_acc"]), color=TRAIN_COLOR, label="train", linewidth=1.4)
     ax.plot(x, 100 * _np(history["test_acc"]), color=TEST_COLOR, label="test", linewidth=1.4)
     ax.set_ylim(-2, 102)
-    _finish(ax, history, boundaries, "accuracy (%)", log_x)
+    _finish(ax, history, boundaries, "accuracy (%)", log_x, title)
     ax.legend(loc="center left")  # early on both accuracies are low or rising
-    if title:
-        ax.set_title(title, pad=17 if boundaries else 6)
     return fig
 
 
@@ -100,9 +98,7 @@ def plot_weight_norm(history: dict[str, torch.Tensor], boundaries: dict[str, int
     """The L2 norm of all trained parameters over training, with optional phase lines."""
     fig, ax = new_figure(height=3.2)
     ax.plot(_np(history["epoch"]), _np(history["weight_norm"]), color=TRAIN_COLOR, linewidth=1.4)
-    _finish(ax, history, boundaries, "weight norm $\\|\\theta\\|_2$", log_x)
-    if title:
-        ax.set_title(title, pad=17 if boundaries else 6)
+    _finish(ax, history, boundaries, "weight norm $\\|\\theta\\|_2$", log_x, title)
     return fig
 
 
