@@ -51,6 +51,20 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("progress", help="compute the progress measures of a run from its checkpoints")
     g.add_argument("run", type=Path)
 
+    w = sub.add_parser("sweep", help="train a grid of runs (resumable; finished runs are kept)")
+    w.add_argument("grid", choices=("seeds", "phase"),
+                   help="seeds: the default config under other seeds; phase: train fraction x weight decay")
+    w.add_argument("--out", type=Path, help="sweep folder (default runs/seeds or runs/phase)")
+    w.add_argument("--jobs", type=int, default=1, help="runs trained at once, in separate processes (default 1)")
+    w.add_argument("--threads", type=int, help="torch threads per job (default: the cores shared out)")
+    w.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    w.add_argument("--epochs", type=int, help="epochs per run (default 40000 for seeds, 20000 for phase)")
+    w.add_argument("--seeds", help="seeds grid: comma-separated seeds (default 1,2,3,4)")
+    w.add_argument("--p", type=int, help="phase grid: the modulus (default 59)")
+    w.add_argument("--fracs", help="phase grid: comma-separated train fractions")
+    w.add_argument("--weight-decays", help="phase grid: comma-separated weight decays")
+    w.add_argument("--list", action="store_true", help="list the grid's runs and whether each is done; train nothing")
+
     f = sub.add_parser("figures", help="write every figure of the book as PNG")
     f.add_argument("--run", type=Path, default=None, help="run directory (default: the committed run)")
     f.add_argument("--out", type=Path, required=True, help="folder for the PNG files")
@@ -240,17 +254,99 @@ def cmd_figures(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- sweep
+def _sweep_runs(args):
+    from . import sweep
+
+    try:
+        if args.grid == "seeds":
+            if any(v is not None for v in (args.p, args.fracs, args.weight_decays)):
+                raise UsageError("--p, --fracs and --weight-decays belong to the phase grid")
+            seeds = sweep.SEEDS
+            if args.seeds is not None:
+                values = sweep.parse_floats(args.seeds, "--seeds")
+                if any(v != int(v) or v < 0 for v in values):
+                    raise UsageError(f"--seeds must be non-negative integers, got {args.seeds!r}")
+                seeds = tuple(int(v) for v in values)
+            return sweep.seed_runs(seeds, args.epochs), args.out or Path("runs/seeds")
+        if args.seeds is not None:
+            raise UsageError("--seeds belongs to the seeds grid")
+        options = {}
+        if args.p is not None:
+            options["p"] = args.p
+        if args.fracs is not None:
+            options["fracs"] = sweep.parse_floats(args.fracs, "--fracs")
+        if args.weight_decays is not None:
+            options["weight_decays"] = sweep.parse_floats(args.weight_decays, "--weight-decays")
+        if args.epochs is not None:
+            options["epochs"] = args.epochs
+        return sweep.phase_runs(**options), args.out or Path("runs/phase")
+    except (sweep.SweepError, ConfigError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_sweep(args) -> int:
+    import time
+
+    import torch
+
+    from . import sweep
+
+    torch.set_flush_denormal(True)
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads must be >= 1, got {args.threads}")
+    device = _check_device(args.device)
+    runs, out = _sweep_runs(args)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} exists and is not a directory")
+    if args.list:
+        for run in runs:
+            done = sweep.is_finished(run, out)
+            print(f"{'done' if done else 'todo'}  {run.name}")
+        return 0
+
+    stop = {"signal": None}
+
+    def request_stop(signum, _frame):
+        stop["signal"] = signum
+
+    start = time.perf_counter()
+
+    def report(name: str, finished: bool) -> None:
+        state = "finished" if finished else "interrupted"
+        print(f"[{time.perf_counter() - start:7.0f} s] {state} {name}", file=sys.stderr, flush=True)
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = sweep.run_sweep(runs, out, jobs=args.jobs, threads=args.threads, device=str(device),
+                                 should_stop=lambda: stop["signal"] is not None, on_done=report)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    elapsed = time.perf_counter() - start
+    counts = {k: len(v) for k, v in result.items()}
+    print(f"sweep {args.grid} in {out}: {counts['finished']} trained, {counts['skipped']} already done, "
+          f"{counts['interrupted']} interrupted ({elapsed:.0f} s)")
+    if counts["interrupted"]:
+        print("continue with the same command; finished runs are kept", file=sys.stderr)
+        return 128 + int(stop["signal"] or signal.SIGINT)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from .store import RunError
+    from .sweep import SweepError
 
     try:
         args = build_parser().parse_args(argv)
         handler = {"train": cmd_train, "info": cmd_info, "progress": cmd_progress,
-                   "figures": cmd_figures}[args.command]
+                   "figures": cmd_figures, "sweep": cmd_sweep}[args.command]
         return handler(args)
     except UsageError as exc:
         print(f"grokking: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (RunError, ConfigError) as exc:
+    except (RunError, ConfigError, SweepError) as exc:
         print(f"grokking: error: {exc}", file=sys.stderr)
         return EXIT_RUN

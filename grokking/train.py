@@ -111,6 +111,32 @@ def hooked_step(trainer: Trainer) -> float:
     return float(loss.detach())
 
 
+class EarlyStop:
+    """Stop once test accuracy has stayed at or above ``threshold`` for ``patience`` epochs.
+
+    ``update`` is fed every recorded (epoch, test accuracy) in order and says whether
+    training should end at that epoch. The streak restarts whenever accuracy dips.
+    """
+
+    def __init__(self, threshold: float = 0.99, patience: int = 1000):
+        self.threshold = threshold
+        self.patience = patience
+        self.streak_start: int | None = None
+
+    def update(self, epoch: int, test_acc: float) -> bool:
+        if test_acc < self.threshold:
+            self.streak_start = None
+            return False
+        if self.streak_start is None:
+            self.streak_start = epoch
+        return epoch - self.streak_start >= self.patience
+
+    def replay(self, history: dict[str, list]) -> None:
+        """Rebuild the streak from a resumed history."""
+        for epoch, acc in zip(history["epoch"], history["test_acc"]):
+            self.update(epoch, acc)
+
+
 @dataclass
 class TrainResult:
     epoch: int  # epochs completed
@@ -153,6 +179,7 @@ def train(
     on_record: Callable[[dict], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     keep_checkpoints: bool = True,
+    early_stop: EarlyStop | None = None,
 ) -> TrainResult:
     """Train ``config`` into ``run_dir`` (which must hold a matching ``config.json``).
 
@@ -160,6 +187,8 @@ def train(
     every epoch, and when it returns True the full state is saved for ``resume``
     and training returns with ``finished=False``. Checkpoints (weights only) are
     written every ``config.checkpoint_every`` epochs when ``keep_checkpoints``.
+    With ``early_stop``, the run ends (and is written as finished) at the first
+    recorded epoch where it says so, before ``config.epochs``.
     """
     run_dir = Path(run_dir)
     device = torch.device(device)
@@ -168,11 +197,14 @@ def train(
     epoch, history = 0, empty_history()
     if resume and (run_dir / store.CHECKPOINTS / store.RESUME).exists():
         epoch, history = _load_resume(run_dir, trainer)
+        if early_stop is not None:
+            early_stop.replay(history)
 
     # Values that underflow to denormals late in training slow a CPU step ~3x;
     # flushing them to zero leaves every printed digit of the losses unchanged.
     torch.set_flush_denormal(True)
     keep_freed_memory()
+    last = config.epochs
     try:
         while True:
             if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
@@ -184,7 +216,9 @@ def train(
             if record:
                 test_loss, test_acc = trainer.evaluate(trainer.test_tokens, trainer.test_labels)
                 norm = weight_norm(trainer.model)
-            if epoch == config.epochs:
+                if early_stop is not None and early_stop.update(epoch, test_acc):
+                    last = epoch
+            if epoch == last:
                 train_loss, train_acc = trainer.evaluate(trainer.train_tokens, trainer.train_labels)
             else:
                 train_loss, train_acc = trainer.step()
@@ -195,7 +229,7 @@ def train(
                     history[key].append(row[key])
                 if on_record is not None:
                     on_record(row)
-            if epoch == config.epochs:
+            if epoch == last:
                 break
             epoch += 1
             if should_stop is not None and should_stop():
