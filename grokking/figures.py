@@ -34,14 +34,42 @@ def all_figures() -> dict[str, Callable]:
     return figures
 
 
-def write_all(run: Run, out: str | Path) -> list[Path]:
-    """Draw every figure from ``run`` and save it as ``out/<name>.png`` (atomically)."""
+def sweep_figures(seeds_dir: str | Path | None = None, phase_dir: str | Path | None = None) -> dict[str, Callable]:
+    """The figures drawn from several runs (the seeds sweep, the phase grid), as zero-argument
+    callables; a sweep whose results are not on disk contributes none."""
+    from . import seeds, store, sweep
+    from .plotting import phase as phase_plots
+    from .plotting import seeds as seed_plots
+    from .runs import REPO_ROOT
+
+    figures: dict[str, Callable] = {}
+    try:
+        contexts = seeds.load_seed_contexts(seeds_dir or seeds.SEEDS_DIR)
+    except store.RunError:
+        contexts = None
+    if contexts:
+        figures.update({name: (lambda fn=fn: fn(contexts)) for name, fn in seed_plots.FIGURES.items()})
+    try:
+        rows = sweep.load_results(phase_dir or REPO_ROOT / "runs" / "phase")
+    except sweep.SweepError:
+        rows = None
+    if rows:
+        figures.update({name: (lambda fn=fn: fn(rows)) for name, fn in phase_plots.FIGURES.items()})
+    return figures
+
+
+def write_all(run: Run, out: str | Path, with_sweeps: bool = True) -> list[Path]:
+    """Draw every figure from ``run`` (and, with ``with_sweeps``, from the committed sweeps)
+    and save each as ``out/<name>.png`` (atomically)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ctx = RunContext(run)
+    drawers = {name: (lambda fn=fn: fn(ctx)) for name, fn in all_figures().items()}
+    if with_sweeps:
+        drawers.update(sweep_figures())
     written = []
-    for name, fn in all_figures().items():
-        fig = fn(ctx)
+    for name, draw in drawers.items():
+        fig = draw()
         with tempfile.NamedTemporaryFile(dir=out, prefix=f".tmp-{name}.", suffix=".png", delete=False) as tmp:
             fig.savefig(tmp, format="png")
         final = out / f"{name}.png"
