@@ -79,3 +79,14 @@ def run_label(ctx: RunContext) -> str:
     if c.model_seed == c.split_seed:
         return f"seed {c.model_seed}"
     return f"committed ({c.model_seed}/{c.split_seed})"
+
+
+def late_spike(history: dict[str, torch.Tensor], factor: float = 100.0) -> int | None:
+    """A brief blow-up after training has settled: the epoch of the largest test loss after
+    the loss first came within 10x of its settled value (the median over the last quarter of
+    training), if that peak exceeds ``factor`` times the settled value; else None."""
+    epochs, loss = history["epoch"], history["test_loss"]
+    settled = float(loss[epochs >= epochs[-1] * 0.75].median())
+    first = int((loss <= 10 * settled).nonzero()[0, 0])
+    peak, where = loss[first:].max(0)
+    return int(epochs[first + int(where)]) if float(peak) > factor * settled else None

@@ -36,7 +36,7 @@ def loss_curves(contexts: list[RunContext]) -> Figure:
 def frequency_fingerprints(contexts: list[RunContext]) -> Figure:
     """Left: each run's embedding power by frequency (key frequencies boxed). Right: which
     run's key frequencies explain which run's logits (cos(w(a + b - c)) fits)."""
-    fig, (left, right) = new_figure(1, 2, height=3.6, gridspec_kw={"width_ratios": [2.3, 1]})
+    fig, (left, right) = new_figure(1, 2, height=3.8, gridspec_kw={"width_ratios": [2.1, 1], "wspace": 0.12})
     labels = [run_label(c) for c in contexts]
     power = np.stack([embedding_power(c).numpy() for c in contexts])
     K = power.shape[1]
@@ -45,24 +45,23 @@ def frequency_fingerprints(contexts: list[RunContext]) -> Figure:
                             extent=(0.5, K + 0.5, len(contexts) - 0.5, -0.5))
         for i, ctx in enumerate(contexts):
             for k in ctx.key_frequencies:
-                left.add_patch(plt.Rectangle((k - 0.5, i - 0.5), 1, 1, fill=False, ec="white", lw=1.2))
+                left.add_patch(plt.Rectangle((k - 0.5, i - 0.45), 1, 0.9, fill=False, ec="#e8e8e8", lw=1.0))
         left.set_yticks(range(len(contexts)), labels)
         left.set_xlabel("frequency k (w = 2 pi k / p)")
         left.set_title("Embedding power by frequency (key frequencies boxed)")
-        fig.colorbar(image, ax=left, shrink=0.9, label="share of W_E's power")
+        fig.colorbar(image, ax=left, shrink=0.9, pad=0.02, label="share of W_E's power")
 
         table = cross_fit(contexts).numpy()
         image = right.imshow(table, cmap=CMAP, vmin=0, vmax=1)
         for i in range(len(contexts)):
             for j in range(len(contexts)):
-                right.text(j, i, f"{table[i, j]:.2f}", ha="center", va="center", fontsize=8,
+                right.text(j, i, f"{abs(table[i, j]):.2f}", ha="center", va="center", fontsize=8,
                            color="black" if table[i, j] > 0.5 else "white")
         short = [lab.split(" (")[0] for lab in labels]
         right.set_xticks(range(len(contexts)), short, rotation=45, ha="right")
         right.set_yticks(range(len(contexts)), short)
-        right.set_xlabel("key frequencies of ...")
-        right.set_ylabel("logits of ...")
-        right.set_title("Logit variance explained")
+        right.set_xlabel("... with the key frequencies of")
+        right.set_title("Logits of each run (row)\nfitted by cos terms ...", fontsize=10)
     return fig
 
 
