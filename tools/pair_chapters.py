@@ -17,10 +17,12 @@ from nbformat.v4 import new_code_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 MARK = "# Setup for Colab / Binder"
+# GROKKING_REPO, when set, replaces the repository to clone (tests/test_fresh_env.py
+# points it at a local clone); otherwise the cell clones the published repository.
 SETUP = f'''{MARK}: install the project when it is missing (in the built book it is there).
-import importlib.util, subprocess, sys
+import importlib.util, os, subprocess, sys
 if importlib.util.find_spec("grokking") is None:
-    repo = "{{url}}"
+    repo = os.environ.get("GROKKING_REPO", "{{url}}")
     subprocess.run(["git", "clone", "--depth", "1", repo, "grokking-book"], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", "grokking-book"], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "transformer-lens>=3,<4", "safetensors", "myst-nb"], check=True)

@@ -7,6 +7,8 @@ Training-time plots share a linear epoch axis with the phases of
 
 from __future__ import annotations
 
+import re
+
 import math
 
 import torch
@@ -200,7 +202,10 @@ def embedding_norms_animation(progress: dict[str, torch.Tensor], boundaries: dic
 
         animation = FuncAnimation(fig, update, frames=len(frames), interval=200, blit=False)
         html = animation.to_jshtml(fps=5, default_mode="once")
-    return html
+    # matplotlib links Font Awesome 4 from a CDN for the player's buttons; the book's
+    # theme already ships Font Awesome (which still answers to the "fa fa-*" names),
+    # and the site must not reach out to the network.
+    return re.sub(r'<link[^>]*font-awesome[^>]*>\s*', "", html)
 
 
 # ------------------------------------------------------------------ ablations
