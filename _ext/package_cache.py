@@ -1,8 +1,9 @@
-"""Sphinx extension: re-execute every page when the grokking package or the committed run changes.
+"""Sphinx extension: re-execute every page when the grokking package or a committed run changes.
 
 myst-nb's execution cache is keyed on each notebook's code only, so an edit to
 the package would leave stale outputs in place. At the start of each build this
-extension hashes ``grokking/**/*.py`` and the committed run's manifest; when the
+extension hashes ``grokking/**/*.py``, every committed run's manifest (the paper run,
+the seeds) and the phase sweep's result tables; when the
 hash differs from the one stored beside the execution cache, it empties the cache
 and marks every page out of date.
 """
@@ -19,7 +20,9 @@ STAMP = "grokking-package.sha256"
 
 def package_digest() -> str:
     h = hashlib.sha256()
-    files = sorted((ROOT / "grokking").rglob("*.py")) + [ROOT / "runs" / "canonical" / "manifest.json"]
+    runs = ROOT / "runs"
+    files = (sorted((ROOT / "grokking").rglob("*.py")) + sorted(runs.glob("*/manifest.json"))
+             + sorted(runs.glob("*/*/manifest.json")) + sorted(runs.glob("*/results/*.json")))
     for path in files:
         if path.exists():
             h.update(str(path.relative_to(ROOT)).encode())

@@ -102,13 +102,15 @@ def launch_expectations(root: Path = ROOT) -> dict[str, str]:
 
 def build_inputs(root: Path = ROOT) -> list[Path]:
     """The files a build depends on: chapters, book configuration, local extensions and
-    static files, the grokking package, and the committed run the chapters read."""
+    static files, the grokking package, and the committed runs and results the chapters read."""
     files = [root / "_config.yml", root / "_toc.yml"]
     files += sorted((root / "book").glob("*.md"))
     files += sorted((root / "grokking").rglob("*.py"))
     for folder in ("_ext", "_static"):
         files += sorted(p for p in (root / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    files.append(root / "runs" / "canonical" / "manifest.json")
+    runs = root / "runs"
+    files += sorted(runs.glob("*/manifest.json")) + sorted(runs.glob("*/*/manifest.json"))
+    files += sorted(runs.glob("*/results/*.json"))
     return [f for f in files if f.exists()]
 
 
