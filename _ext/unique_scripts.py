@@ -11,8 +11,12 @@ from __future__ import annotations
 
 
 def _key(script) -> tuple:
-    attributes = getattr(script, "attributes", {}) or {}
-    return (str(script), tuple(sorted((k, str(v)) for k, v in attributes.items())))
+    """File and attributes (an inline script's body among them). The repeated copies of an
+    inline script name their missing file "" where the first has None, so both count as ""."""
+    attributes = getattr(script, "attributes", None)
+    if attributes is None:  # a plain string entry
+        return (str(script), ())
+    return (script.filename or "", tuple(sorted((k, str(v)) for k, v in attributes.items())))
 
 
 def _dedupe(app, pagename, templatename, context, doctree) -> None:
