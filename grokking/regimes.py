@@ -43,20 +43,23 @@ def grid(rows: list[dict], key: str) -> tuple[list[float], list[float], list[lis
 
 
 def table(rows: list[dict]):
-    """One line per run: the committed facts plus the regime, as a pandas DataFrame."""
+    """One line per run, formatted for reading: the committed facts plus the regime (a DataFrame)."""
     import pandas as pd
+
+    def epoch(value) -> str:
+        return "never" if value is None else f"{value:,}"
 
     lines = []
     for r in rows:
         c = r["config"]
         lines.append({
-            "train fraction": c["frac_train"],
-            "weight decay": c["weight_decay"],
-            "epochs trained": r["epochs_trained"],
-            "train acc 99% at": r["epoch_train_99"],
-            "test acc 99% at": r["epoch_test_99"],
-            "final train acc": r["final_train_acc"],
-            "final test acc": r["final_test_acc"],
+            "train fraction": f"{c['frac_train']:g}",
+            "weight decay": f"{c['weight_decay']:g}",
+            "epochs trained": f"{r['epochs_trained']:,}",
+            "train acc 99% at": epoch(r["epoch_train_99"]),
+            "test acc 99% at": epoch(r["epoch_test_99"]),
+            "final train acc": f"{r['final_train_acc']:.1%}",
+            "final test acc": f"{r['final_test_acc']:.1%}",
             "key frequencies": ", ".join(map(str, r["key_frequencies"])) or "none",
             "regime": regime(r),
         })
