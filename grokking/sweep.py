@@ -39,7 +39,7 @@ CURVE_EVERY = 100  # epochs between the points of a result's compact curves
 
 # the book's phase diagram grid (see book/phase.md)
 PHASE_P = 59
-PHASE_FRACS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+PHASE_FRACS = (0.1, 0.2, 0.3, 0.4, 0.6, 0.8)
 PHASE_WEIGHT_DECAYS = (0.0, 0.1, 0.3, 1.0, 3.0)
 PHASE_EPOCHS = 20_000
 PHASE_SEED = 1
