@@ -18,12 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 STAMP = "grokking-package.sha256"
 
 
+def watched_files(root: Path = ROOT) -> list[Path]:
+    """What the chapters' outputs depend on besides their own code: the package's modules,
+    every committed run's manifest (the paper run, the seeds) and the phase results."""
+    runs = root / "runs"
+    return (sorted((root / "grokking").rglob("*.py")) + sorted(runs.glob("*/manifest.json"))
+            + sorted(runs.glob("*/*/manifest.json")) + sorted(runs.glob("*/results/*.json")))
+
+
 def package_digest() -> str:
     h = hashlib.sha256()
-    runs = ROOT / "runs"
-    files = (sorted((ROOT / "grokking").rglob("*.py")) + sorted(runs.glob("*/manifest.json"))
-             + sorted(runs.glob("*/*/manifest.json")) + sorted(runs.glob("*/results/*.json")))
-    for path in files:
+    for path in watched_files():
         if path.exists():
             h.update(str(path.relative_to(ROOT)).encode())
             h.update(path.read_bytes())

@@ -163,6 +163,36 @@ class _Progress:
             self.bar.close()
 
 
+class _StopOnSignal:
+    """While active, SIGINT and SIGTERM only record that a stop was asked for.
+
+    ``requested()`` is the ``should_stop`` poll for training; ``exit_status`` is
+    128 + the signal number, as a shell reports a process killed by it.
+    """
+
+    def __init__(self):
+        self.signum = None
+        self._previous = {}
+
+    def __enter__(self) -> "_StopOnSignal":
+        def record(signum, _frame):
+            self.signum = signum
+
+        self._previous = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + int(self.signum or signal.SIGINT)
+
+
 def cmd_train(args) -> int:
     import torch
 
@@ -175,30 +205,22 @@ def cmd_train(args) -> int:
 
     from .train import train
 
-    stop = {"signal": None}
-
-    def request_stop(signum, _frame):
-        stop["signal"] = signum
-
-    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     progress = _Progress(config.epochs, 0)
     try:
-        result = train(
-            config, args.out, device=device, resume=args.resume, on_record=progress,
-            should_stop=lambda: stop["signal"] is not None,
-            keep_checkpoints=not args.no_checkpoints,
-        )
+        with _StopOnSignal() as stop:
+            result = train(
+                config, args.out, device=device, resume=args.resume, on_record=progress,
+                should_stop=stop.requested, keep_checkpoints=not args.no_checkpoints,
+            )
     finally:
         progress.close()
-        for s, handler in previous.items():
-            signal.signal(s, handler)
     if not result.finished:
         print(
             f"stopped at epoch {result.epoch}; state saved in {args.out}; "
             f"continue with: python -m grokking train --out {args.out} --resume",
             file=sys.stderr,
         )
-        return 128 + int(stop["signal"] or signal.SIGINT)
+        return stop.exit_status
     print(f"finished {config.epochs} epochs; run written to {args.out}")
     if not args.no_checkpoints:
         _report_progress(args.out)
@@ -307,31 +329,22 @@ def cmd_sweep(args) -> int:
             print(f"{'done' if done else 'todo'}  {run.name}")
         return 0
 
-    stop = {"signal": None}
-
-    def request_stop(signum, _frame):
-        stop["signal"] = signum
-
     start = time.perf_counter()
 
     def report(name: str, finished: bool) -> None:
         state = "finished" if finished else "interrupted"
         print(f"[{time.perf_counter() - start:7.0f} s] {state} {name}", file=sys.stderr, flush=True)
 
-    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with _StopOnSignal() as stop:
         result = sweep.run_sweep(runs, out, jobs=args.jobs, threads=args.threads, device=str(device),
-                                 should_stop=lambda: stop["signal"] is not None, on_done=report)
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+                                 should_stop=stop.requested, on_done=report)
     elapsed = time.perf_counter() - start
     counts = {k: len(v) for k, v in result.items()}
     print(f"sweep {args.grid} in {out}: {counts['finished']} trained, {counts['skipped']} already done, "
           f"{counts['interrupted']} interrupted ({elapsed:.0f} s)")
     if counts["interrupted"]:
         print("continue with the same command; finished runs are kept", file=sys.stderr)
-        return 128 + int(stop["signal"] or signal.SIGINT)
+        return stop.exit_status
     return 0
 
 

@@ -107,7 +107,7 @@ def paper_comparison(rows: list[dict], weight_decay: float = 1.0, frac: float = 
         "verdict": _verdict([regime(r) not in ("grokking", "fast generalisation") for r in wd0]),
     })
 
-    chosen = [r for r in cells_in(rows, fracs=[frac], weight_decays=[0.3, 1.0, 3.0])]
+    chosen = cells_in(rows, fracs=[frac], weight_decays=[0.3, 1.0, 3.0])
     times = [r["epoch_test_99"] for r in sorted(chosen, key=lambda r: r["config"]["weight_decay"])]
     ordered = [t for t in times if t is not None]
     facts.append({

@@ -78,10 +78,6 @@ def phase_runs(p: int = PHASE_P, fracs=PHASE_FRACS, weight_decays=PHASE_WEIGHT_D
 
 
 # ------------------------------------------------------------------ results
-def _first_epoch(epochs: list[int], values: list[float], threshold: float) -> int | None:
-    return next((e for e, v in zip(epochs, values) if v >= threshold), None)
-
-
 def result_row(config: Config, history: dict[str, list], state: dict[str, torch.Tensor]) -> dict:
     """The compact record of a finished phase run.
 
@@ -91,8 +87,10 @@ def result_row(config: Config, history: dict[str, list], state: dict[str, torch.
     ``curve``: the history every :data:`CURVE_EVERY` epochs, plus the last row.
     """
     from .fourier import fourier_basis, frequency_norms, key_frequencies, to_fourier
+    from .runs import first_epoch_reaching
 
     epochs = history["epoch"]
+    as_tensors = {k: torch.tensor(v, dtype=torch.float64) for k, v in history.items()}
     W_E = state["embed.W_E"][: config.p].double()
     norms = frequency_norms(to_fourier(W_E, fourier_basis(config.p, torch.float64), 0))
     keep = [i for i, e in enumerate(epochs) if e % CURVE_EVERY == 0 or i == len(epochs) - 1]
@@ -102,8 +100,8 @@ def result_row(config: Config, history: dict[str, list], state: dict[str, torch.
         "config": config.to_dict(),
         "epochs_trained": epochs[-1],
         "stopped_early": epochs[-1] < config.epochs,
-        "epoch_train_99": _first_epoch(epochs, history["train_acc"], ACC_THRESHOLD),
-        "epoch_test_99": _first_epoch(epochs, history["test_acc"], ACC_THRESHOLD),
+        "epoch_train_99": first_epoch_reaching(as_tensors, "train_acc", ACC_THRESHOLD),
+        "epoch_test_99": first_epoch_reaching(as_tensors, "test_acc", ACC_THRESHOLD),
         "final_train_acc": history["train_acc"][-1],
         "final_test_acc": history["test_acc"][-1],
         "final_train_loss": history["train_loss"][-1],

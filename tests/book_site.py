@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import json
 import os
 import posixpath
@@ -100,17 +102,22 @@ def launch_expectations(root: Path = ROOT) -> dict[str, str]:
 # --------------------------------------------------------------------------- is the build current?
 
 
+def _package_cache():
+    """The book's own extension _ext/package_cache.py, which knows what executed pages depend on."""
+    spec = importlib.util.spec_from_file_location("package_cache", ROOT / "_ext" / "package_cache.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def build_inputs(root: Path = ROOT) -> list[Path]:
     """The files a build depends on: chapters, book configuration, local extensions and
     static files, the grokking package, and the committed runs and results the chapters read."""
     files = [root / "_config.yml", root / "_toc.yml"]
     files += sorted((root / "book").glob("*.md"))
-    files += sorted((root / "grokking").rglob("*.py"))
+    files += _package_cache().watched_files(root)  # the package and the committed runs
     for folder in ("_ext", "_static"):
         files += sorted(p for p in (root / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    runs = root / "runs"
-    files += sorted(runs.glob("*/manifest.json")) + sorted(runs.glob("*/*/manifest.json"))
-    files += sorted(runs.glob("*/results/*.json"))
     return [f for f in files if f.exists()]
 
 
