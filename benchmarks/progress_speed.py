@@ -16,6 +16,7 @@ from pathlib import Path
 
 from grokking.context import RunContext
 from grokking.progress import compute_progress
+
 from grokking.runs import CANONICAL_RUN, load_run
 
 

@@ -23,14 +23,14 @@ import statistics
 import time
 
 import torch
+from grokking.batched import BatchedTrainer
+from grokking.train import Trainer, keep_freed_memory
 
 from grokking import sweep
-from grokking.batched import BatchedTrainer
 from grokking.config import Config
 from grokking.data import make_dataset
 from grokking.model import build_model
 from grokking.runs import REPO_ROOT
-from grokking.train import Trainer, keep_freed_memory
 
 
 def _median_ms(fn, repeats: int) -> float:

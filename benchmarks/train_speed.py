@@ -21,11 +21,11 @@ import statistics
 import time
 
 import torch
+from grokking.train import Trainer, hooked_step, keep_freed_memory
 
 from grokking.config import Config
 from grokking.data import make_dataset
 from grokking.model import build_model
-from grokking.train import Trainer, hooked_step, keep_freed_memory
 
 
 def main() -> None:
@@ -39,7 +39,7 @@ def main() -> None:
     device = torch.device(args.device)
     config = Config()
     data = make_dataset(config).to(device)
-    tokens, labels = data.train_tokens, data.train_labels
+    tokens = data.train_tokens
 
     fast_trainer = Trainer(config, build_model(config, device), data)
     hooked_model = build_model(config, device)
@@ -50,7 +50,8 @@ def main() -> None:
     def rand(*shape):
         return (torch.randn(*shape, generator=g) / shape[0] ** 0.5).to(device)
     x = rand(len(tokens), config.d_model)
-    W_in, W_out, W_U = rand(config.d_model, config.d_mlp), rand(config.d_mlp, config.d_model), rand(config.d_model, config.p)
+    W_in, W_out = rand(config.d_model, config.d_mlp), rand(config.d_mlp, config.d_model)
+    W_U = rand(config.d_model, config.p)
     d_logits = rand(len(tokens), config.p)
 
     def floor_step() -> None:
@@ -87,7 +88,8 @@ def main() -> None:
             sync()
             times[name].append((time.perf_counter() - t0) * 1e3 / args.steps)
     med = {name: statistics.median(ts) for name, ts in times.items()}
-    print(f"device {device}, {torch.get_num_threads()} threads, {args.rounds} rounds of {args.steps} epochs, batch {len(tokens)}")
+    print(f"device {device}, {torch.get_num_threads()} threads, {args.rounds} rounds of {args.steps} epochs, "
+          f"batch {len(tokens)}")
     for name, ts in times.items():
         q = statistics.quantiles(ts, n=4)
         print(f"{name:>6}: median {med[name]:7.2f} ms/epoch  (quartiles {q[0]:.2f} .. {q[2]:.2f})")

@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import signal
 import sys
+import time
 from pathlib import Path
 
+import torch
+
+from . import sweep
+from .analysis.curves import first_epoch_reaching
 from .config import Config, ConfigError
+from .figures import write_all
+from .pipeline import write_progress
+from .runs import store
+from .runs.load import load_run
+from .training.cpu import prepare_process
+from .training.loop import GROK_ACCURACY, train
+from .training.signals import StopOnSignal
 
 EXIT_USAGE = 2
 EXIT_RUN = 1
@@ -66,7 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--list", action="store_true", help="list the grid's runs and whether each is done; train nothing")
 
     f = sub.add_parser("figures", help="write every figure of the book as PNG")
-    f.add_argument("--run", type=Path, default=None, help="run directory (default: the committed run)")
+    f.add_argument("--run", type=Path, default=Path("runs/canonical"),
+                   help="run directory (default runs/canonical, the committed run)")
+    f.add_argument("--seeds", type=Path, default=Path("runs/seeds"),
+                   help="seeds sweep folder for the seeds figures (default runs/seeds; skipped when absent)")
+    f.add_argument("--phase", type=Path, default=Path("runs/phase"),
+                   help="phase sweep folder for the phase-diagram figures (default runs/phase; skipped when absent)")
     f.add_argument("--out", type=Path, required=True, help="folder for the PNG files")
     return parser
 
@@ -87,8 +103,6 @@ def _config_from_args(args) -> tuple[Config, dict]:
 
 
 def _check_device(name: str):
-    import torch
-
     try:
         device = torch.device(name)
     except RuntimeError:
@@ -101,8 +115,6 @@ def _check_device(name: str):
 
 
 def _prepare_run_dir(args, config: Config, given: dict):
-    from . import store
-
     out: Path = args.out
     if args.resume and args.force:
         raise UsageError("--resume and --force exclude each other")
@@ -128,8 +140,7 @@ def _prepare_run_dir(args, config: Config, given: dict):
         shutil.rmtree(out)
     elif out.exists() and any(out.iterdir()):
         raise UsageError(f"{out} is a non-empty directory that is not a run; refusing to use it")
-    out.mkdir(parents=True, exist_ok=True)
-    store.atomic_write_bytes(out / store.CONFIG, config.to_json().encode())
+    store.write_config(out, config)
     return config
 
 
@@ -143,7 +154,7 @@ class _Progress:
         self.last_logged = start
         self.log_every = max(1000, total // 40)
         if stream.isatty():
-            from tqdm.auto import tqdm
+            from tqdm.auto import tqdm  # only on a terminal
 
             self.bar = tqdm(total=total, initial=start, unit="epoch", file=stream, dynamic_ncols=True)
 
@@ -163,51 +174,17 @@ class _Progress:
             self.bar.close()
 
 
-class _StopOnSignal:
-    """While active, SIGINT and SIGTERM only record that a stop was asked for.
-
-    ``requested()`` is the ``should_stop`` poll for training; ``exit_status`` is
-    128 + the signal number, as a shell reports a process killed by it.
-    """
-
-    def __init__(self):
-        self.signum = None
-        self._previous = {}
-
-    def __enter__(self) -> "_StopOnSignal":
-        def record(signum, _frame):
-            self.signum = signum
-
-        self._previous = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM)}
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for s, handler in self._previous.items():
-            signal.signal(s, handler)
-
-    def requested(self) -> bool:
-        return self.signum is not None
-
-    @property
-    def exit_status(self) -> int:
-        return 128 + int(self.signum or signal.SIGINT)
-
-
 def cmd_train(args) -> int:
-    import torch
-
-    # Before any parallel work, so that the CPU threads created later inherit it:
-    # flush subnormal floats to zero (see grokking.train).
-    torch.set_flush_denormal(True)
+    # Before any parallel work, so that the CPU threads created later inherit it
+    # (see grokking.training.cpu).
+    prepare_process()
     config, given = _config_from_args(args)
     device = _check_device(args.device)
     config = _prepare_run_dir(args, config, given)
 
-    from .train import train
-
     progress = _Progress(config.epochs, 0)
     try:
-        with _StopOnSignal() as stop:
+        with StopOnSignal() as stop:
             result = train(
                 config, args.out, device=device, resume=args.resume, on_record=progress,
                 should_stop=stop.requested, keep_checkpoints=not args.no_checkpoints,
@@ -228,8 +205,6 @@ def cmd_train(args) -> int:
 
 
 def _report_progress(run_dir: Path) -> None:
-    from .progress import write_progress
-
     measures = write_progress(run_dir)
     keys = measures["key_frequencies"].tolist()
     print(f"progress measures of {len(measures['epoch'])} checkpoints written (key frequencies {keys})")
@@ -242,10 +217,8 @@ def cmd_progress(args) -> int:
 
 # ---------------------------------------------------------------------- info
 def summary(run) -> str:
-    from .runs import first_epoch_reaching
-
     h, c = run.history, run.config
-    grok = first_epoch_reaching(h, "test_acc", 0.99)
+    grok = first_epoch_reaching(h, "test_acc", GROK_ACCURACY)
     lines = [
         f"run:        {run.path}",
         f"task:       (a + b) mod {c.p}, {c.n_train} train / {c.p * c.p - c.n_train} test pairs "
@@ -254,32 +227,25 @@ def summary(run) -> str:
         f"epochs:     {int(h['epoch'][-1])}",
         f"final:      train loss {h['train_loss'][-1]:.3e}, acc {h['train_acc'][-1]:.2%}; "
         f"test loss {h['test_loss'][-1]:.3e}, acc {h['test_acc'][-1]:.2%}",
-        f"test acc >= 99% first at epoch: {grok if grok is not None else 'never'}",
+        f"test acc >= {GROK_ACCURACY:.0%} first at epoch: {grok if grok is not None else 'never'}",
         f"checkpoints: {len(run.checkpoint_epochs)} stored",
     ]
     return "\n".join(lines)
 
 
 def cmd_info(args) -> int:
-    from .runs import load_run
-
     print(summary(load_run(args.run)))
     return 0
 
 
 def cmd_figures(args) -> int:
-    from .figures import write_all
-    from .runs import CANONICAL_RUN, load_run
-
-    written = write_all(load_run(args.run or CANONICAL_RUN), args.out)
+    written = write_all(load_run(args.run), args.out, seeds_dir=args.seeds, phase_dir=args.phase)
     print(f"wrote {len(written)} figures to {args.out}")
     return 0
 
 
 # ---------------------------------------------------------------------- sweep
 def _sweep_runs(args):
-    from . import sweep
-
     try:
         if args.grid == "seeds":
             if any(v is not None for v in (args.p, args.fracs, args.weight_decays)):
@@ -308,13 +274,7 @@ def _sweep_runs(args):
 
 
 def cmd_sweep(args) -> int:
-    import time
-
-    import torch
-
-    from . import sweep
-
-    torch.set_flush_denormal(True)
+    prepare_process()
     if args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
     if args.threads is not None and args.threads < 1:
@@ -335,7 +295,7 @@ def cmd_sweep(args) -> int:
         state = "finished" if finished else "interrupted"
         print(f"[{time.perf_counter() - start:7.0f} s] {state} {name}", file=sys.stderr, flush=True)
 
-    with _StopOnSignal() as stop:
+    with StopOnSignal() as stop:
         result = sweep.run_sweep(runs, out, jobs=args.jobs, threads=args.threads, device=str(device),
                                  should_stop=stop.requested, on_done=report)
     elapsed = time.perf_counter() - start
@@ -349,9 +309,6 @@ def cmd_sweep(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .store import RunError
-    from .sweep import SweepError
-
     try:
         args = build_parser().parse_args(argv)
         handler = {"train": cmd_train, "info": cmd_info, "progress": cmd_progress,
@@ -360,6 +317,6 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"grokking: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (RunError, ConfigError, SweepError) as exc:
+    except (store.RunError, ConfigError, sweep.SweepError) as exc:
         print(f"grokking: error: {exc}", file=sys.stderr)
         return EXIT_RUN

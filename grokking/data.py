@@ -38,14 +38,40 @@ class Dataset:
     def test_labels(self) -> torch.Tensor:
         return self.labels[self.test_idx]
 
-    def to(self, device: str | torch.device) -> "Dataset":
+    def to(self, device: str | torch.device) -> Dataset:
         return Dataset(*(t.to(device) for t in (self.tokens, self.labels, self.train_idx, self.test_idx)))
+
+
+# ------------------------------------------------------------------ the pair grid
+# Every per-pair tensor in the package lists the p*p pairs in row-major order: pair
+# (a, b) is row a * p + b, so ``values.view(p, p, ...)`` is a grid indexed [a, b].
+def pair_grid(p: int, dtype: torch.dtype = torch.int64) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first and second number of every pair, in row-major order: two (p*p,) tensors."""
+    a = torch.arange(p, dtype=dtype).repeat_interleave(p)
+    b = torch.arange(p, dtype=dtype).repeat(p)
+    return a, b
+
+
+def pair_index(a: int, b: int, p: int) -> int:
+    """Row of the pair (a, b) in the row-major order."""
+    return a * p + b
+
+
+def as_grid(values: torch.Tensor, p: int) -> torch.Tensor:
+    """Per-pair values (p*p, ...) as a grid (p, p, ...) indexed [a, b]."""
+    return values.reshape(p, p, *values.shape[1:])
+
+
+def split_grid(train_idx: torch.Tensor, p: int) -> torch.Tensor:
+    """A (p, p) float tensor over the (a, b) grid: 1 where the pair is a training example."""
+    grid = torch.zeros(p * p)
+    grid[train_idx] = 1.0
+    return as_grid(grid, p)
 
 
 def all_pairs(p: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Tokens ``[a, b, p]`` for every pair in row-major order, and labels ``(a + b) % p``."""
-    a = torch.arange(p).repeat_interleave(p)
-    b = torch.arange(p).repeat(p)
+    a, b = pair_grid(p)
     eq = torch.full_like(a, p)
     return torch.stack([a, b, eq], dim=1), (a + b) % p
 

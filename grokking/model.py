@@ -57,6 +57,55 @@ def build_model(config: Config, device: str | torch.device = "cpu"):
     return model
 
 
+# The weight matrices the model trains, by the short name the paper and the book use,
+# with their TransformerLens state-dict names. This table is the one place that knows
+# the mapping: the fast step, the run store and the diagrams all read it.
+WEIGHT_NAMES = {
+    "W_E": "embed.W_E",
+    "W_pos": "pos_embed.W_pos",
+    "W_Q": "blocks.0.attn.W_Q",
+    "W_K": "blocks.0.attn.W_K",
+    "W_V": "blocks.0.attn.W_V",
+    "W_O": "blocks.0.attn.W_O",
+    "W_in": "blocks.0.mlp.W_in",
+    "W_out": "blocks.0.mlp.W_out",
+    "W_U": "unembed.W_U",
+}
+# The biases TransformerLens creates; they exist but stay frozen at zero (see build_model).
+BIAS_NAMES = {
+    "b_Q": "blocks.0.attn.b_Q",
+    "b_K": "blocks.0.attn.b_K",
+    "b_V": "blocks.0.attn.b_V",
+    "b_O": "blocks.0.attn.b_O",
+    "b_in": "blocks.0.mlp.b_in",
+    "b_out": "blocks.0.mlp.b_out",
+    "b_U": "unembed.b_U",
+}
+
+
+def weight_shapes(config: Config) -> dict[str, tuple[int, ...]]:
+    """Shapes of the trained weights implied by ``config``, by TransformerLens name."""
+    d, h, e = config.d_model, config.n_heads, config.d_head
+    shapes = {
+        "W_E": (config.d_vocab, d),
+        "W_pos": (config.n_ctx, d),
+        "W_Q": (h, d, e),
+        "W_K": (h, d, e),
+        "W_V": (h, d, e),
+        "W_O": (h, e, d),
+        "W_in": (d, config.d_mlp),
+        "W_out": (config.d_mlp, d),
+        "W_U": (d, config.d_vocab_out),
+    }
+    return {WEIGHT_NAMES[short]: shape for short, shape in shapes.items()}
+
+
+def parameters_by_short_name(model) -> dict[str, torch.nn.Parameter]:
+    """Every weight and bias of ``model`` by its short name (``"W_E"``, ..., ``"b_U"``)."""
+    named = dict(model.named_parameters())
+    return {short: named[full] for short, full in {**WEIGHT_NAMES, **BIAS_NAMES}.items()}
+
+
 def is_bias(name: str) -> bool:
     return name.rsplit(".", 1)[-1].startswith("b_")
 
@@ -71,3 +120,19 @@ def weight_norm(model) -> float:
     with torch.no_grad():
         total = sum(p.detach().double().pow(2).sum() for p in trainable_parameters(model).values())
     return float(total) ** 0.5
+
+
+def model_spec(model) -> dict:
+    """Shapes of every weight matrix and the sizes in ``model.cfg``, for the diagrams.
+
+    ``{"shapes": {"W_E": (d_vocab, d_model), ..., "W_U": (d_model, d_vocab_out)},
+    "n_heads": ..., "d_head": ..., "d_model": ..., "d_mlp": ..., "d_vocab": ...,
+    "d_vocab_out": ..., "n_ctx": ..., "act_fn": ...}``, per-head matrices without
+    the layer axis (``W_Q`` is ``(n_heads, d_model, d_head)``).
+    """
+    weights = parameters_by_short_name(model)
+    spec: dict = {"shapes": {name: tuple(int(n) for n in weights[name].shape) for name in WEIGHT_NAMES}}
+    for key in ("n_heads", "d_head", "d_model", "d_mlp", "d_vocab", "d_vocab_out", "n_ctx"):
+        spec[key] = int(getattr(model.cfg, key))
+    spec["act_fn"] = str(model.cfg.act_fn)
+    return spec

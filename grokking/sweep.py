@@ -19,22 +19,26 @@ processes (``jobs``), each with ``threads`` torch threads.
 
 from __future__ import annotations
 
-import json
 import math
 import multiprocessing
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 
-from . import store
+from .analysis.curves import first_epoch_reaching
+from .analysis.fourier import fourier_basis, frequency_norms, key_frequencies, to_fourier
 from .config import Config
+from .runs import store
+from .training.cpu import prepare_process
+from .training.loop import EARLY_STOP_PATIENCE, GROK_ACCURACY, EarlyStop, train
+from .training.signals import ignore_in_worker
 
-ACC_THRESHOLD = 0.99
-PATIENCE = 1000
+ACC_THRESHOLD = GROK_ACCURACY  # a result's "epoch_train_99" / "epoch_test_99" (kept as named in the tables)
+PATIENCE = EARLY_STOP_PATIENCE
 CURVE_EVERY = 100  # epochs between the points of a result's compact curves
 
 # the book's phase diagram grid (see book/phase.md)
@@ -86,9 +90,6 @@ def result_row(config: Config, history: dict[str, list], state: dict[str, torch.
     ``config.epochs``; ``key_frequencies`` of the final embedding (5% power rule);
     ``curve``: the history every :data:`CURVE_EVERY` epochs, plus the last row.
     """
-    from .fourier import fourier_basis, frequency_norms, key_frequencies, to_fourier
-    from .runs import first_epoch_reaching
-
     epochs = history["epoch"]
     as_tensors = {k: torch.tensor(v, dtype=torch.float64) for k, v in history.items()}
     W_E = state["embed.W_E"][: config.p].double()
@@ -147,15 +148,13 @@ def _prepare_dir(run_dir: Path, config: Config) -> bool:
         if store.load_config(run_dir) == config:
             return (run_dir / store.CHECKPOINTS / store.RESUME).exists()
         shutil.rmtree(run_dir)  # a work folder of an older grid: nothing to keep
-    store.atomic_write_json(config_path, config.to_dict())
+    store.write_config(run_dir, config)
     return False
 
 
 def train_one(run: SweepRun, out: Path, device: str = "cpu",
               should_stop: Callable[[], bool] | None = None) -> bool:
     """Train one run of a sweep to its end (or until ``should_stop``); True when finished."""
-    from .train import EarlyStop, train
-
     out = Path(out)
     run_dir = out / run.name if run.keep == "run" else work_dir(out) / run.name
     resume = _prepare_dir(run_dir, run.config)
@@ -171,13 +170,10 @@ def train_one(run: SweepRun, out: Path, device: str = "cpu",
 
 
 def _worker_init(threads: int, stop_event) -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; see run_sweep
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ignore_in_worker()  # the parent decides; see run_sweep
     torch.set_num_threads(threads)
-    torch.set_flush_denormal(True)
-    global _STOP
+    prepare_process()
+    global _STOP  # noqa: PLW0603 - a pool worker's one piece of state, set by its initializer
     _STOP = stop_event
 
 
@@ -254,7 +250,3 @@ def parse_floats(text: str, what: str) -> tuple[float, ...]:
     if not values or any(not math.isfinite(v) for v in values):
         raise SweepError(f"{what} must be comma-separated numbers, got {text!r}")
     return values
-
-
-def describe(summary: dict[str, list[str]]) -> str:
-    return json.dumps({k: len(v) for k, v in summary.items()})

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from functools import lru_cache
+from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -43,7 +43,7 @@ class _Page(HTMLParser):
     handle_startendtag = handle_starttag
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parse(path: Path) -> _Page:
     page = _Page()
     page.feed(path.read_text(encoding="utf-8", errors="replace"))

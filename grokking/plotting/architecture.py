@@ -11,41 +11,12 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
-from .common import CMAP, new_figure
+from ..data import split_grid
+from .style import CMAP, DIAGRAM_FILLS, DIAGRAM_LINE, new_figure
 
 _cmap = colormaps[CMAP]
-# Three fills from the book's one colormap: dark for blocks, mid for weight
-# matrices, light for activations and operations; text colour chosen for contrast.
-FILLS = {
-    "block": (_cmap(0.08), "white"),
-    "matrix": (_cmap(0.38), "white"),
-    "activation": (_cmap(0.88), "black"),
-    "collapsed": (_cmap(0.62), "black"),
-}
-LINE = "#404040"
-MATRICES = ("W_E", "W_pos", "W_Q", "W_K", "W_V", "W_O", "W_in", "W_out", "W_U")
-
-
-def model_spec(model) -> dict:
-    """Shapes of every weight matrix and the sizes in ``model.cfg``, for the diagrams.
-
-    ``{"shapes": {"W_E": (d_vocab, d_model), ..., "W_U": (d_model, d_vocab_out)},
-    "n_heads": ..., "d_head": ..., "d_model": ..., "d_mlp": ..., "d_vocab": ...,
-    "d_vocab_out": ..., "n_ctx": ..., "act_fn": ...}``, per-head matrices without
-    the layer axis (``model.blocks[0].attn.W_Q`` is ``(n_heads, d_model, d_head)``).
-    """
-    cfg = model.cfg
-    attn, mlp = model.blocks[0].attn, model.blocks[0].mlp
-    weights = {
-        "W_E": model.W_E, "W_pos": model.W_pos,
-        "W_Q": attn.W_Q, "W_K": attn.W_K, "W_V": attn.W_V, "W_O": attn.W_O,
-        "W_in": mlp.W_in, "W_out": mlp.W_out, "W_U": model.W_U,
-    }
-    spec = {"shapes": {name: tuple(int(n) for n in w.shape) for name, w in weights.items()}}
-    for key in ("n_heads", "d_head", "d_model", "d_mlp", "d_vocab", "d_vocab_out", "n_ctx"):
-        spec[key] = int(getattr(cfg, key))
-    spec["act_fn"] = str(cfg.act_fn)
-    return spec
+FILLS = DIAGRAM_FILLS
+LINE = DIAGRAM_LINE
 
 
 def shape_text(shape) -> str:
@@ -224,17 +195,8 @@ def draw_detailed(spec: dict) -> Figure:
 
 
 # ------------------------------------------------------------------ the split
-def split_grid(train_idx, p: int):
-    """A (p, p) float tensor over the (a, b) grid: 1 where the pair is a training example."""
-    import torch
-
-    grid = torch.zeros(p * p)
-    grid[train_idx] = 1.0
-    return grid.view(p, p)
-
-
 def plot_split(train_idx, p: int) -> Figure:
-    """Which pairs (a, b) are in the training set (row-major indices ``a * p + b``)."""
+    """Which pairs (a, b) are in the training set (row-major indices, :mod:`grokking.data`)."""
     fig, ax = new_figure(width=5.6, height=4.6)
     # two levels of the book's colormap: a binary image needs no gradient
     image = ax.imshow(split_grid(train_idx, p).numpy(), cmap=_cmap.resampled(2), vmin=0, vmax=1,
@@ -246,14 +208,3 @@ def plot_split(train_idx, p: int) -> Figure:
     bar.set_ticks([0.25, 0.75], labels=["test", "train"])
     bar.ax.tick_params(length=0)
     return fig
-
-
-def _spec(ctx) -> dict:
-    return model_spec(ctx.model)
-
-
-FIGURES = {
-    "model_high_level": lambda ctx: draw_high_level(_spec(ctx)),
-    "model": lambda ctx: draw_detailed(_spec(ctx)),
-    "train_test_split": lambda ctx: plot_split(ctx.run.data.train_idx, ctx.p),
-}

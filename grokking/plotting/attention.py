@@ -1,26 +1,16 @@
 """Figures for the attention chapter: attention from '=' to 'a' over every (a, b) pair.
 
-Plotting functions take tensors and return Figures; ``FIGURES`` wires them to a
-:class:`grokking.context.RunContext` by PNG file stem.
+Plotting functions take computed tensors and return Figures (:mod:`grokking.figures` wires
+them to a run).
 """
 
 from __future__ import annotations
 
 import torch
 
-from ..analysis import attention_scores_to_a, share_in_frequencies
-from ..fourier import basis_labels, frequency_norms, frequency_power_2d, frequency_rows, to_fourier, to_fourier_2d
-from .common import ACCENT, TRAIN_COLOR, heatmap, new_figure
+from .style import ACCENT, TRAIN_COLOR, heatmap, new_figure
 
 ATTENTION_LABEL = "attention weight"
-
-
-def key_rows(freqs: list[int]) -> list[int]:
-    """Basis rows of the constant and of cos/sin of each frequency in ``freqs``, in order."""
-    rows = [0]
-    for k in freqs:
-        rows += frequency_rows(k)
-    return rows
 
 
 def plot_heads(att: torch.Tensor):
@@ -61,40 +51,34 @@ def plot_head(att_head: torch.Tensor, head: int = 0):
     return fig
 
 
-def plot_fourier_2d(grid: torch.Tensor, basis: torch.Tensor, freqs: list[int], *, what: str):
+def plot_fourier_2d(spectrum: dict, freqs: list[int], *, what: str):
     """A (p, p) grid's 2D Fourier spectrum: by frequency pair, and zoomed on const + ``freqs``.
 
-    Left: sqrt of the power in each (frequency over a, frequency over b) pair, cos and
-    sin pooled (0 = constant). Right: |coefficient| of each pair of basis vectors for
-    the constant and the frequencies in ``freqs``. The (const, const) term, the grid's
-    mean, is left blank: it is not variation and would swamp the colour scale.
+    ``spectrum`` is :func:`grokking.analysis.fourier.spectrum_2d`'s result. Left: sqrt of
+    the power in each (frequency over a, frequency over b) pair, cos and sin pooled
+    (0 = constant). Right: |coefficient| of each pair of basis vectors for the constant
+    and the frequencies in ``freqs``. The (const, const) term, the grid's mean, is left
+    blank: it is not variation and would swamp the colour scale.
     """
-    p = grid.shape[0]
-    coeffs = to_fourier_2d(grid.double(), basis.double())
-    by_freq = frequency_power_2d(coeffs).sqrt().float()
-    by_freq[0, 0] = float("nan")
+    by_freq, small, names = spectrum["by_frequency"], spectrum["zoom"], spectrum["zoom_labels"]
     fig, (full, zoom) = new_figure(1, 2, height=4.2, width_ratios=[1, 1.1])
     K = by_freq.shape[0] - 1
     heatmap(full, by_freq, xlabel="frequency over b", ylabel="frequency over a", origin="upper",
             title=f"{what}: all frequency pairs", colorbar_label="norm of coefficients",
             extent=(-0.5, K + 0.5, K + 0.5, -0.5))
-    ticks = [0] + list(freqs)
+    ticks = [0, *freqs]
     full.set_xticks(ticks, ["const"] + [str(k) for k in freqs], fontsize=8, rotation=90)
     full.set_yticks(ticks, ["const"] + [str(k) for k in freqs], fontsize=8)
-
-    rows = key_rows(freqs)
-    small = coeffs.abs().float()[rows][:, rows]
-    small[0, 0] = float("nan")
     heatmap(zoom, small, xlabel="basis vector over b", ylabel="basis vector over a", origin="upper",
             title="Zoom: constant and key frequencies", colorbar_label="|coefficient|")
-    names = [basis_labels(p)[r] for r in rows]
-    zoom.set_xticks(range(len(rows)), names, rotation=90, fontsize=8)
-    zoom.set_yticks(range(len(rows)), names, fontsize=8)
+    zoom.set_xticks(range(len(names)), names, rotation=90, fontsize=8)
+    zoom.set_yticks(range(len(names)), names, fontsize=8)
     return fig
 
 
-def plot_head_scores(score: torch.Tensor, basis: torch.Tensor, freqs: list[int], head: int = 0):
-    """A head's pre-softmax score for 'a' as a function of a, and the norm of each frequency in it."""
+def plot_head_scores(score: torch.Tensor, norms: torch.Tensor, freqs: list[int], head: int = 0):
+    """A head's pre-softmax score for 'a' as a function of a (p,), and the norm of each
+    frequency in it (``norms``, indexed by frequency - 1)."""
     p = score.shape[0]
     fig, (left, right) = new_figure(1, 2, height=3.3)
     left.plot(range(p), score.numpy(), color=TRAIN_COLOR, marker="o", markersize=2.5, linewidth=0.8)
@@ -102,7 +86,6 @@ def plot_head_scores(score: torch.Tensor, basis: torch.Tensor, freqs: list[int],
     left.set_ylabel("attention score (before softmax)")
     left.set_title(f"Head {head}: score of '=' for 'a'")
     left.set_xlim(0, p - 1)
-    norms = frequency_norms(to_fourier(score.double(), basis.double(), 0)).float()
     ks = torch.arange(1, len(norms) + 1)
     colors = [TRAIN_COLOR if int(k) in freqs else ACCENT for k in ks]
     right.bar(ks.numpy(), norms.numpy(), color=colors, width=0.8)
@@ -126,20 +109,3 @@ def plot_key_shares(shares: torch.Tensor, freqs: list[int]):
     ax.set_ylabel("share of variance")
     ax.set_title("Variance in key frequencies " + ", ".join(map(str, freqs)))
     return fig
-
-
-def head_key_shares(att: torch.Tensor, basis: torch.Tensor, freqs: list[int]) -> torch.Tensor:
-    """(n_heads,) share of each head's attention-to-'a' variance in the key frequencies."""
-    return share_in_frequencies(att.permute(1, 2, 0), basis, freqs)
-
-
-FIGURES = {
-    "attention_for_each_head_from_a_to_equals": lambda ctx: plot_heads(ctx.attention_to_a),
-    "attention_for_head_0_from_a_to_equals": lambda ctx: plot_head(ctx.attention_to_a[0], 0),
-    "attention_head_0_fourier": lambda ctx: plot_fourier_2d(ctx.attention_to_a[0], ctx.basis, ctx.key_frequencies,
-                                                            what="Head 0"),
-    "attention_head_0_scores": lambda ctx: plot_head_scores(attention_scores_to_a(ctx.model, ctx.p)[:, 0], ctx.basis,
-                                                            ctx.key_frequencies, 0),
-    "attention_key_frequency_share": lambda ctx: plot_key_shares(
-        head_key_shares(ctx.attention_to_a, ctx.basis, ctx.key_frequencies), ctx.key_frequencies),
-}

@@ -1,38 +1,19 @@
 """Figures of the embeddings chapter: SVD of W_E, its spectrum, and the Fourier basis.
 
-Every plotting function takes tensors and returns a Figure; ``FIGURES`` maps each
-PNG file stem to a function of a :class:`grokking.context.RunContext`.
-Frequencies are 1-based, k = 1 .. (p-1)/2 cycles per p inputs.
+Every plotting function takes computed tensors and returns a Figure (:mod:`grokking.figures`
+wires them to a run). Frequencies are 1-based, k = 1 .. (p-1)/2 cycles per p inputs.
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 from matplotlib.figure import Figure
 
-from .. import analysis
-from .common import ACCENT, CMAP, TRAIN_COLOR, heatmap, new_figure
+from ..analysis.fourier import KEY_FREQUENCY_SHARE
+from .style import ACCENT, CMAP, KEY_COLOR, PLAIN_COLOR, TRAIN_COLOR, heatmap, new_figure
 
 SHOWN_COMPONENTS = 10  # how many components the line-plot figure draws
 FREQ_LABEL = "frequency k (cycles per {p})"
-KEY_COLOR = "#c55a11"  # key frequencies stand out against the plain bars
-PLAIN_COLOR = "#9db4cc"
-
-
-def principal_components(U: torch.Tensor, S: torch.Tensor) -> torch.Tensor:
-    """Principal components of W_E as functions of the input number: (p, r), column i = U[:, i] S[i]."""
-    return U * S
-
-
-def top_component_spectrum(U: torch.Tensor, S: torch.Tensor, n: int | None = None) -> torch.Tensor:
-    """|scipy rfft| of the first ``n`` principal components: ((p+1)/2, n), row k = frequency k.
-
-    ``n`` defaults to the components before the largest singular-value drop
-    (:func:`grokking.analysis.n_leading_components`)."""
-    n = n or analysis.n_leading_components(S)
-    return analysis.rfft_magnitude(principal_components(U, S)[:, :n])
 
 
 def _frequency_axis(ax, p: int) -> None:
@@ -55,9 +36,8 @@ def _frequency_bars(ax, values: torch.Tensor, keys: list[int], annotate: bool = 
 
 
 # ------------------------------------------------------------------ SVD figures
-def plot_principal_components(U: torch.Tensor, S: torch.Tensor) -> Figure:
-    """All principal components over the input numbers, as one image."""
-    pcs = principal_components(U, S)
+def plot_principal_components(pcs: torch.Tensor) -> Figure:
+    """All principal components (p, r) over the input numbers, as one image."""
     fig, ax = new_figure(height=4.4)
     heatmap(ax, pcs, xlabel="principal component (in order of singular value)", ylabel="input number",
             title="W_E's principal components over the input numbers",
@@ -65,9 +45,8 @@ def plot_principal_components(U: torch.Tensor, S: torch.Tensor) -> Figure:
     return fig
 
 
-def plot_singular_values(S: torch.Tensor, n_marked: int | None = None) -> Figure:
-    """Singular values of W_E, largest first, on a log scale."""
-    n_marked = n_marked or analysis.n_leading_components(S)
+def plot_singular_values(S: torch.Tensor, n_marked: int) -> Figure:
+    """Singular values of W_E, largest first, on a log scale; the first ``n_marked`` highlighted."""
     fig, ax = new_figure(height=3.2)
     idx = torch.arange(len(S))
     ax.plot(idx.numpy(), S.numpy(), marker="o", markersize=3, color=TRAIN_COLOR, linewidth=1)
@@ -81,13 +60,12 @@ def plot_singular_values(S: torch.Tensor, n_marked: int | None = None) -> Figure
     return fig
 
 
-def plot_top_components(U: torch.Tensor, S: torch.Tensor, n: int = SHOWN_COMPONENTS) -> Figure:
+def plot_top_components(pcs: torch.Tensor, S: torch.Tensor, n: int = SHOWN_COMPONENTS) -> Figure:
     """The first ``n`` principal components as curves over the input numbers, one panel each.
 
     Each panel has its own vertical scale so that the weak components' shape shows too;
     the singular value in each title gives their size.
     """
-    pcs = principal_components(U, S)
     p = pcs.shape[0]
     rows = (n + 1) // 2
     fig, axes = new_figure(rows, 2, height=1.25 * rows + 0.6, sharex=True, squeeze=False)
@@ -108,17 +86,11 @@ def plot_top_components(U: torch.Tensor, S: torch.Tensor, n: int = SHOWN_COMPONE
 
 
 # ------------------------------------------------------------------ FFT figures
-def _leading_spectrum(U: torch.Tensor, S: torch.Tensor, n: int | None):
-    """(n, |rfft| of the first n components, the frequencies the 5% rule picks from it)."""
-    n = n or analysis.n_leading_components(S)
-    magnitude = top_component_spectrum(U, S, n)
-    return n, magnitude, analysis.fft_peak_frequencies(magnitude)
+def plot_top_component_power(n: int, magnitude: torch.Tensor, keys: list[int]) -> Figure:
+    """Power |rfft|^2 summed over the first ``n`` components, per frequency (scipy FFT).
 
-
-def plot_top_component_power(U: torch.Tensor, S: torch.Tensor, n: int | None = None) -> Figure:
-    """Power |rfft|^2 summed over the first ``n`` components, per frequency (scipy FFT)."""
-    n, magnitude, keys = _leading_spectrum(U, S, n)
-    p = U.shape[0]
+    The arguments are :func:`grokking.analysis.embedding.leading_spectrum`'s result."""
+    p = 2 * magnitude.shape[0] - 1
     power = magnitude[1:].pow(2).sum(1)
     fig, ax = new_figure(height=3.2)
     _frequency_bars(ax, power, keys)
@@ -128,10 +100,10 @@ def plot_top_component_power(U: torch.Tensor, S: torch.Tensor, n: int | None = N
     return fig
 
 
-def plot_component_spectra(U: torch.Tensor, S: torch.Tensor, n: int | None = None) -> Figure:
-    """|rfft| of each of the first ``n`` components, one panel per component."""
-    n, magnitude, keys = _leading_spectrum(U, S, n)
-    p = U.shape[0]
+def plot_component_spectra(n: int, magnitude: torch.Tensor, keys: list[int]) -> Figure:
+    """|rfft| of each of the first ``n`` components, one panel per component
+    (:func:`grokking.analysis.embedding.leading_spectrum`'s result)."""
+    p = 2 * magnitude.shape[0] - 1
     fig, axes = new_figure(n, 1, height=0.85 * n + 0.8, sharex=True)
     for i, ax in enumerate(axes):
         _frequency_bars(ax, magnitude[1:, i], keys, annotate=False)
@@ -158,7 +130,7 @@ def plot_fourier_basis(basis: torch.Tensor) -> Figure:
     p = basis.shape[0]
     fig, ax = new_figure(height=4.8)
     heatmap(ax, basis, xlabel="input number x", ylabel=FREQ_LABEL.format(p=p) + "\n(cos k row, then sin k row)",
-            title="The Fourier basis: each row a cosine or sine wave over 0 .. %d" % (p - 1),
+            title=f"The Fourier basis: each row a cosine or sine wave over 0 .. {p - 1}",
             colorbar_label="value of the basis vector", extent=_frequency_extent(p, p))
     return fig
 
@@ -177,7 +149,8 @@ def plot_embedding_in_fourier_basis(W_E_fourier: torch.Tensor, keys: list[int]) 
     return fig
 
 
-def plot_embedding_frequency_norms(norms: torch.Tensor, keys: list[int], share: float = 0.05) -> Figure:
+def plot_embedding_frequency_norms(norms: torch.Tensor, keys: list[int],
+                                   share: float = KEY_FREQUENCY_SHARE) -> Figure:
     """Norm of W_E's coefficients per frequency, with the level a key frequency must reach."""
     p = 2 * len(norms) + 1
     fig, ax = new_figure(height=3.2)
@@ -202,7 +175,7 @@ def plot_embedding_circles(W_E: torch.Tensor, W_E_fourier: torch.Tensor, keys: l
     p = W_E.shape[0]
     fig, axes = new_figure(1, len(keys), height=9.0 / max(len(keys), 2) + 1.0, squeeze=False)
     x = torch.arange(p)
-    for ax, k in zip(axes[0], keys):
+    for ax, k in zip(axes[0], keys, strict=False):
         cos_dir = W_E_fourier[2 * k - 1] / W_E_fourier[2 * k - 1].norm()
         sin_dir = W_E_fourier[2 * k] / W_E_fourier[2 * k].norm()
         u, v = (W_E @ cos_dir).numpy(), (W_E @ sin_dir).numpy()
@@ -217,18 +190,3 @@ def plot_embedding_circles(W_E: torch.Tensor, W_E_fourier: torch.Tensor, keys: l
         ax.set_ylabel(f"along the sin {k} direction")
     fig.colorbar(points, ax=axes[0].tolist(), label=f"k x mod {p}", shrink=0.9)
     return fig
-
-
-FIGURES: dict[str, Callable] = {
-    "principal_components_on_the_input": lambda ctx: plot_principal_components(*ctx.embedding_svd[:2]),
-    "singular_values": lambda ctx: plot_singular_values(ctx.embedding_svd[1]),
-    "principal_components_on_the_input_most_important": lambda ctx: plot_top_components(*ctx.embedding_svd[:2]),
-    "key_frequencies": lambda ctx: plot_top_component_power(*ctx.embedding_svd[:2]),
-    "key_frequencies_by_singular_value": lambda ctx: plot_component_spectra(*ctx.embedding_svd[:2]),
-    "fourier_basis": lambda ctx: plot_fourier_basis(ctx.basis),
-    "embedding_in_fourier_basis": lambda ctx: plot_embedding_in_fourier_basis(ctx.W_E_fourier,
-                                                                              ctx.key_frequencies),
-    "embedding_frequency_norms": lambda ctx: plot_embedding_frequency_norms(ctx.embedding_frequency_norms,
-                                                                            ctx.key_frequencies),
-    "embedding_circles": lambda ctx: plot_embedding_circles(ctx.W_E, ctx.W_E_fourier, ctx.key_frequencies),
-}

@@ -8,19 +8,12 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..regimes import REGIMES, grid
-from .common import STYLE, new_figure
+from ..analysis.regimes import REGIMES, grid
+from .style import REGIME_COLORS, STYLE, new_figure
+
 
 # one colour per regime, increasing in lightness from "no learning" to "fast generalisation"
 # except memorisation, so that neighbours stay apart in greyscale too
-REGIME_COLORS = {
-    "no learning": "#3b3b3b",
-    "memorisation": "#c55a11",
-    "grokking": "#2e75b6",
-    "fast generalisation": "#a9d18e",
-}
-
-
 def _fmt_epochs(epochs) -> str:
     if epochs is None:
         return "-"
@@ -83,7 +76,7 @@ def accuracy_curves(rows: list[dict], frac: float) -> Figure:
     fig, ax = new_figure(height=3.4)
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(chosen)))
     with plt.rc_context(STYLE):
-        for color, r in zip(colors, chosen):
+        for color, r in zip(colors, chosen, strict=False):
             curve = r["curve"]
             epochs = np.array(curve["epoch"], dtype=float)
             keep = epochs > 0
@@ -96,9 +89,3 @@ def accuracy_curves(rows: list[dict], frac: float) -> Figure:
         ax.set_title(f"Train fraction {frac:g}: test accuracy (solid), train accuracy (dotted)")
         ax.legend(fontsize=8)
     return fig
-
-
-FIGURES = {
-    "phase_diagram": phase_diagram,
-    "phase_epochs_to_accuracy": epochs_to_accuracy,
-}

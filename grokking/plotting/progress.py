@@ -2,29 +2,38 @@
 frequencies over training (static and animated), and the Fourier ablations of the logits.
 
 Training-time plots share a linear epoch axis with the phases of
-:func:`grokking.phases.progress_phase_boundaries` drawn as dashed lines and shaded bands.
+:func:`grokking.analysis.phases.progress_phase_boundaries` drawn as dashed lines and shaded bands.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
-import math
-
+import matplotlib.pyplot as plt
 import torch
 from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure
 
-from ..ablations import frequency_ablation_losses, strongest_other_frequency
-from ..phases import PHASES
-from .common import ACCENT, TEST_COLOR, TRAIN_COLOR, BookFigure, STYLE, mark_epochs, new_figure
-from .embeddings import KEY_COLOR, PLAIN_COLOR
-
-RESTRICTED_COLOR = "#2e7d32"
-EXCLUDED_COLOR = "#7b3294"
-GINI_E_COLOR = "#2a788e"  # viridis blue-green
-GINI_L_COLOR = "#1f1f1f"
-PHASE_SHADES = ("#e6e6e6", "#ffffff", "#e6e6e6")  # memorisation and clean-up shaded, formation plain
+from ..analysis.curves import nearest_indices
+from ..analysis.phases import phase_of
+from .style import (
+    ACCENT,
+    EXCLUDED_COLOR,
+    GINI_E_COLOR,
+    GINI_L_COLOR,
+    KEY_COLOR,
+    MODEL_COLOR,
+    PLAIN_COLOR,
+    RESTRICTED_COLOR,
+    STYLE,
+    TEST_COLOR,
+    TRAIN_COLOR,
+    BookFigure,
+    label_phases,
+    new_figure,
+    shade_phases,
+)
 
 
 def _np(t: torch.Tensor):
@@ -34,15 +43,6 @@ def _np(t: torch.Tensor):
 def default_x_max(boundaries: dict[str, int], last_epoch: int) -> int:
     """Right end of the epoch axis: 1.5 times the end of clean-up, rounded up to 1000 epochs."""
     return min(int(last_epoch), int(math.ceil(1.5 * boundaries["cleanup_end"] / 1000) * 1000))
-
-
-def shade_phases(ax, boundaries: dict[str, int]) -> None:
-    """Grey bands behind memorisation and clean-up, and dashed lines at the boundaries."""
-    edges = [0] + [float(e) for e in boundaries.values()]
-    for colour, start, stop in zip(PHASE_SHADES, edges[:-1], edges[1:]):
-        if colour != "#ffffff":
-            ax.axvspan(start, stop, color=colour, zorder=0, linewidth=0)
-    mark_epochs(ax, list(boundaries.values()))
 
 
 def plot_progress_measures(progress: dict[str, torch.Tensor], boundaries: dict[str, int],
@@ -83,22 +83,8 @@ def plot_progress_measures(progress: dict[str, torch.Tensor], boundaries: dict[s
     for ax in axes:
         ax.set_xlim(0, x_max)
         shade_phases(ax, boundaries)
-    _label_phases(axes[0], boundaries)
+    label_phases(axes[0], boundaries, lines=False)
     return fig
-
-
-def _label_phases(ax, boundaries: dict[str, int]) -> None:
-    """Phase names above the top panel (lines and shading are drawn by :func:`shade_phases`)."""
-    left, right = ax.get_xlim()
-    edges = [left] + [float(e) for e in boundaries.values()] + [right]
-    names = PHASES + ("grokked",)
-    width = right - left
-    for i, (name, start, stop) in enumerate(zip(names, edges[:-1], edges[1:])):
-        narrow = (stop - start) / width < 0.12
-        x = start if narrow and i == 0 else (start + stop) / 2
-        ax.annotate(name, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 3),
-                    textcoords="offset points", ha="left" if narrow and i == 0 else "center",
-                    va="bottom", fontsize=8, color=ACCENT)
 
 
 # ------------------------------------------------------------------ embedding norms over training
@@ -111,51 +97,20 @@ def _draw_norms(ax, norms: torch.Tensor, key_freqs: list[int], y_max: float) -> 
     return list(bars)
 
 
-def _phase_of(epoch: int, boundaries: dict[str, int]) -> str:
-    """The phase an epoch lies in; at a boundary, which phase ends there."""
-    names = PHASES + ("grokked",)
-    for name, edge in zip(names, boundaries.values()):
-        if epoch == edge:
-            return f"{name} ends"
-    for name, edge in zip(names, boundaries.values()):
-        if epoch < edge:
-            return name
-    return names[-1]
-
-
-def _nearest(epochs: torch.Tensor, targets: list[float]) -> list[int]:
-    """Indices of the checkpoints nearest to each target epoch (duplicates removed, in order)."""
-    out: list[int] = []
-    for t in targets:
-        i = int((epochs.double() - t).abs().argmin())
-        if i not in out:
-            out.append(i)
-    return sorted(out)
-
-
-def snapshot_epochs(progress: dict[str, torch.Tensor], boundaries: dict[str, int]) -> list[int]:
-    """Ten checkpoint indices spread over the phases: start, boundaries, points between, the end."""
-    m, s, e = boundaries.values()
-    last = float(progress["epoch"][-1])
-    targets = [0, m, m + (s - m) / 4, m + (s - m) / 2, m + 3 * (s - m) / 4, s, (s + e) / 2, e,
-               min(last, 1.5 * e), last]
-    return _nearest(progress["epoch"], targets)
-
-
 def plot_embedding_norms_snapshots(progress: dict[str, torch.Tensor], boundaries: dict[str, int],
-                                   indices: list[int] | None = None) -> Figure:
-    """Small multiples: norm of W_E per frequency at ten checkpoints, key frequencies highlighted."""
+                                   indices: list[int]) -> Figure:
+    """Small multiples: norm of W_E per frequency at the checkpoints ``indices`` (e.g.
+    :func:`grokking.analysis.phases.snapshot_indices`), key frequencies highlighted."""
     norms = progress["W_E_freq_norms"]
     key_freqs = [int(k) for k in progress["key_frequencies"]]
-    indices = indices or snapshot_epochs(progress, boundaries)
     ncols = 5
     nrows = math.ceil(len(indices) / ncols)
     fig, axes = new_figure(nrows, ncols, height=2.1 * nrows + 0.4, sharex=True, sharey=True, squeeze=False)
     y_max = 1.05 * float(norms.max())
-    for ax, i in zip(axes.flat, indices):
+    for ax, i in zip(axes.flat, indices, strict=False):
         epoch = int(progress["epoch"][i])
         _draw_norms(ax, norms[i], key_freqs, y_max)
-        ax.set_title(f"epoch {epoch:,}\n{_phase_of(epoch, boundaries)}", fontsize=9)
+        ax.set_title(f"epoch {epoch:,}\n{phase_of(epoch, boundaries)}", fontsize=9)
     for ax in axes.flat[len(indices):]:
         ax.set_visible(False)
     for ax in axes[-1]:
@@ -179,8 +134,7 @@ def embedding_norms_animation(progress: dict[str, torch.Tensor], boundaries: dic
     key_freqs = [int(k) for k in progress["key_frequencies"]]
     x_max = x_max or default_x_max(boundaries, int(epochs[-1]))
     targets = [x_max * i / (n_frames - 1) for i in range(n_frames)] + [float(epochs[-1])]
-    frames = _nearest(epochs, targets)
-    import matplotlib.pyplot as plt
+    frames = nearest_indices(epochs, targets)
 
     # frames are saved at ``dpi`` with a fixed bounding box, so they do not jitter as the title changes
     with plt.rc_context({**STYLE, "savefig.dpi": dpi, "savefig.bbox": "standard"}):
@@ -194,11 +148,11 @@ def embedding_norms_animation(progress: dict[str, torch.Tensor], boundaries: dic
 
         def update(j: int):
             i = frames[j]
-            for bar, h in zip(bars, _np(norms[i])):
+            for bar, h in zip(bars, _np(norms[i]), strict=False):
                 bar.set_height(h)
             epoch = int(epochs[i])
-            title.set_text(f"epoch {epoch:,} ({_phase_of(epoch, boundaries)})")
-            return bars + [title]
+            title.set_text(f"epoch {epoch:,} ({phase_of(epoch, boundaries)})")
+            return [*bars, title]
 
         animation = FuncAnimation(fig, update, frames=len(frames), interval=200, blit=False)
         html = animation.to_jshtml(fps=5, default_mode="once")
@@ -209,14 +163,6 @@ def embedding_norms_animation(progress: dict[str, torch.Tensor], boundaries: dic
 
 
 # ------------------------------------------------------------------ ablations
-def ablation_rows(ctx) -> dict[str, dict[str, float]]:
-    """:func:`grokking.ablations.frequency_ablation_losses` for a run, with one control frequency."""
-    control = strongest_other_frequency(ctx.embedding_frequency_norms, ctx.key_frequencies)
-    tokens, labels = ctx.pairs
-    return frequency_ablation_losses(ctx.logits, labels, ctx.run.data.test_idx, ctx.p,
-                                     ctx.key_frequencies, [control])
-
-
 def plot_ablation_losses(rows: dict[str, dict[str, float]], p: int | None = None) -> Figure:
     """Horizontal bars: loss on all pairs and on test pairs for each ablation (log scale)."""
     names = list(rows)
@@ -229,7 +175,7 @@ def plot_ablation_losses(rows: dict[str, dict[str, float]], p: int | None = None
     ax.invert_yaxis()
     ax.set_xscale("log")
     model = rows["model"]["all pairs"]
-    ax.axvline(model, color="#1f1f1f", linestyle="--", linewidth=1)
+    ax.axvline(model, color=MODEL_COLOR, linestyle="--", linewidth=1)
     ax.annotate("model, all pairs", (model, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -2),
                 textcoords="offset points", ha="left", va="top", fontsize=8)
     if p is not None:
@@ -241,12 +187,3 @@ def plot_ablation_losses(rows: dict[str, dict[str, float]], p: int | None = None
     ax.set_title("Logits with Fourier components of a + b removed")
     ax.legend(loc="lower right", fontsize=8)
     return fig
-
-
-FIGURES = {
-    "progress_measures": lambda ctx: plot_progress_measures(
-        ctx.progress, ctx.phase_boundaries, p=ctx.p),
-    "embedding_norms_over_training": lambda ctx: plot_embedding_norms_snapshots(
-        ctx.progress, ctx.phase_boundaries),
-    "frequency_ablations": lambda ctx: plot_ablation_losses(ablation_rows(ctx), ctx.p),
-}

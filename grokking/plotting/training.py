@@ -7,41 +7,11 @@ import math
 import torch
 from matplotlib.figure import Figure
 
-from ..phases import PHASES
-from .common import ACCENT, TEST_COLOR, TRAIN_COLOR, mark_epochs, new_figure
+from .style import ACCENT, TEST_COLOR, TRAIN_COLOR, label_phases, new_figure
 
 
 def _np(t: torch.Tensor):
     return t.detach().cpu().double().numpy()
-
-
-def mark_phases(ax, boundaries: dict[str, int] | None) -> None:
-    """Dashed lines at the phase boundaries and the phase names across the top of ``ax``.
-
-    ``boundaries`` maps names to epochs in increasing order (e.g. the output of
-    :func:`grokking.phases.progress_phase_boundaries`); with three boundaries the
-    regions are named after :data:`grokking.phases.PHASES`, plus "grokked" after
-    the last line. Call it after setting the x scale and limits: each name is
-    centred on its region as drawn (linear or log axis), except "grokked", which
-    ends at the right edge so that it keeps clear of a short clean-up phase's
-    name. ``None`` draws nothing.
-    """
-    if not boundaries:
-        return
-    epochs = [float(e) for e in boundaries.values()]
-    mark_epochs(ax, epochs)
-    if len(epochs) != len(PHASES):
-        return
-    left, right = ax.get_xlim()
-    edges = [left] + epochs + [right]
-    to_axes = ax.transData + ax.transAxes.inverted()
-    names = PHASES + ("grokked",)
-    for name, start, stop in zip(names, edges[:-1], edges[1:]):
-        x0, x1 = (to_axes.transform((x, 1.0))[0] for x in (start, stop))
-        last = name == names[-1]
-        ax.annotate(name, (x1 if last else (x0 + x1) / 2, 1.0), xycoords="axes fraction",
-                    xytext=(-2 if last else 0, 3), textcoords="offset points",
-                    ha="right" if last else "center", va="bottom", fontsize=9, color=ACCENT)
 
 
 def _finish(ax, history, boundaries, ylabel: str, log_x: bool, title: str) -> None:
@@ -54,7 +24,7 @@ def _finish(ax, history, boundaries, ylabel: str, log_x: bool, title: str) -> No
         ax.set_xlim(0, float(epochs[-1]))
         ax.set_xlabel("epoch (full-batch optimiser steps)")
     ax.set_ylabel(ylabel)
-    mark_phases(ax, boundaries)
+    label_phases(ax, boundaries)
     if title:  # above the phase names when they are drawn
         ax.set_title(title, pad=17 if boundaries else 6)
 
@@ -100,15 +70,3 @@ def plot_weight_norm(history: dict[str, torch.Tensor], boundaries: dict[str, int
     ax.plot(_np(history["epoch"]), _np(history["weight_norm"]), color=TRAIN_COLOR, linewidth=1.4)
     _finish(ax, history, boundaries, "weight norm $\\|\\theta\\|_2$", log_x, title)
     return fig
-
-
-def _boundaries(ctx):
-    """The phases found from the progress measures (grokking.phases.progress_phase_boundaries)."""
-    return ctx.phase_boundaries
-
-
-FIGURES = {
-    "log_loss": lambda ctx: plot_loss(ctx.run.history, _boundaries(ctx), p=ctx.p),
-    "training_accuracy": lambda ctx: plot_accuracy(ctx.run.history, _boundaries(ctx)),
-    "training_weight_norm": lambda ctx: plot_weight_norm(ctx.run.history, _boundaries(ctx)),
-}

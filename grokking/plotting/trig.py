@@ -1,8 +1,8 @@
 """Figures of the trig-identity chapter: waves in, products through the ReLU, cos(w(a+b-c)) out.
 
-Plotting functions take tensors (or the per-cluster table of :func:`grokking.trig.relu_product_table`,
-a dict of tensors) and return Figures; ``FIGURES`` wires them to a
-:class:`grokking.context.RunContext` by PNG file stem. Frequencies are 1-based, w_k = 2 pi k / p.
+Plotting functions take tensors (or the per-cluster table of
+:func:`grokking.analysis.trig.relu_product_table`, a dict of tensors) and return Figures
+(:mod:`grokking.figures` wires them to a run). Frequencies are 1-based, w_k = 2 pi k / p.
 """
 
 from __future__ import annotations
@@ -14,33 +14,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .. import analysis, trig
-from .common import ACCENT, CMAP, STYLE, TEST_COLOR, TRAIN_COLOR, heatmap, new_figure
-
-EXAMPLE_PAIR = (37, 95)  # the pair the clock follows
-MODEL_COLOR = "#1f1f1f"
+from ..analysis import trig
+from ..analysis.logits import angle_of
+from ..data import pair_index
+from .style import ACCENT, CMAP, MODEL_COLOR, STYLE, TEST_COLOR, TRAIN_COLOR, heatmap, new_figure, number_axes
 
 
 def cluster_colors(freqs: list[int]) -> list:
     """One viridis colour per cluster, dark to light (the palest yellow left out)."""
     cmap = matplotlib.colormaps[CMAP]
     return [cmap(0.8 * i / max(len(freqs) - 1, 1)) for i in range(len(freqs))]
-
-
-# ------------------------------------------------------------------ data for the figures
-def trig_table(ctx) -> dict:
-    """:func:`grokking.trig.relu_product_table` for the run's clusters (cached on the context)."""
-    return ctx.trig_table
-
-
-def example_neurons(table: dict) -> dict[int, int]:
-    """Per cluster, the position (within the cluster) of its neuron with the largest wave amplitude."""
-    return {k: int(row["waves"]["amp_a"].argmax()) for k, row in table.items()}
-
-
-def cluster_logit_table(acts: torch.Tensor, W_L: torch.Tensor, table: dict) -> dict[int, torch.Tensor]:
-    """Per cluster, its contribution to the logits of every pair: (p*p, p)."""
-    return {k: trig.cluster_logits(acts, W_L, row["neurons"]) for k, row in table.items()}
 
 
 # ------------------------------------------------------------------ 1. pre-activations
@@ -66,8 +49,7 @@ def plot_pre_fit(pre: torch.Tensor, table: dict, picks: dict[int, int]):
         heatmap(axes[1, j], fitted, xlabel=f"{k}·b mod p", ylabel=f"{k}·a mod p", vmin=lo, vmax=hi,
                 title=f"wave fit, $r^2$ = {r2:.2f}", colorbar_label=bar)
         for ax in axes[:, j]:
-            ax.set_xticks([0, 50, 100])
-            ax.set_yticks([0, 50, 100])
+            number_axes(ax)
     fig.suptitle(r"Pre-activations and their fit "
                  r"$\kappa_n + A_n\cos(\omega a+\varphi_n) + B_n\cos(\omega b+\psi_n)$"
                  "\n(a and b placed by their angle on frequency k's circle)")
@@ -78,7 +60,7 @@ def plot_phase_match(table: dict):
     """Each explained neuron's wave in b against its wave in a: amplitude (left) and phase (right)."""
     ks = list(table)
     fig, (left, right) = new_figure(1, 2, height=3.6)
-    for k, color in zip(ks, cluster_colors(ks)):
+    for k, color in zip(ks, cluster_colors(ks), strict=False):
         w = table[k]["waves"]
         left.scatter(w["amp_a"].numpy(), w["amp_b"].numpy(), s=10, color=color, label=f"k = {k}")
         right.scatter(w["phase_a"].numpy(), w["phase_b"].numpy(), s=10, color=color, label=f"k = {k}")
@@ -113,11 +95,10 @@ def plot_relu_fits(acts: torch.Tensor, table: dict, k: int, i: int):
               (row["with"]["fitted"][:, :, i], rf"$+\gamma xy$: $r^2$ = {r2_with:.2f}")]
     fig, axes = new_figure(1, 3, height=3.0)
     lo, hi = float(actual.min()), float(actual.max())
-    for j, (ax, (values, title)) in enumerate(zip(axes, panels)):
+    for j, (ax, (values, title)) in enumerate(zip(axes, panels, strict=False)):
         heatmap(ax, values, xlabel="b", ylabel="a" if j == 0 else "", title=title, vmin=lo, vmax=hi,
                 colorbar_label="activation" if j == 2 else "")
-        ax.set_xticks([0, 50, 100])
-        ax.set_yticks([0, 50, 100])
+        number_axes(ax)
     fig.suptitle(rf"Neuron {n} (k = {k}) after the ReLU; "
                  rf"$x = \cos(\omega a+\varphi_n)$, $y = \cos(\omega b+\varphi_n)$")
     return fig
@@ -146,15 +127,14 @@ def plot_relu_r2(table: dict):
 
 
 # ------------------------------------------------------------------ 3. the readout
-def plot_unembed_phase(W_L: torch.Tensor, table: dict):
-    """Each neuron's output wave over c peaks at -2 phi_n: the angle it writes against twice its phase."""
-    ks = list(table)
+def plot_unembed_phase(phases: dict[int, tuple[torch.Tensor, torch.Tensor]]):
+    """Each neuron's output wave over c peaks at -2 phi_n: the angle it writes against twice its phase.
+
+    ``phases`` is :func:`grokking.analysis.trig.unembed_phases`: per cluster, (2 phi_n, -theta_n)."""
+    ks = list(phases)
     fig, ax = new_figure(height=3.8, width=4.6)
-    for k, color in zip(ks, cluster_colors(ks)):
-        row = table[k]
-        _, theta = trig.wave_over_c(W_L[row["neurons"]], k)
-        twice = torch.remainder(2 * row["waves"]["phase"], 2 * math.pi)
-        written = twice + trig.wrap(-theta - twice)  # -theta, unwrapped next to 2 phi
+    for k, color in zip(ks, cluster_colors(ks), strict=False):
+        twice, written = phases[k]
         ax.scatter(twice.numpy(), written.numpy(), s=10, color=color, label=f"k = {k}")
     ax.plot([0, 2 * math.pi], [0, 2 * math.pi], color=ACCENT, linestyle="--", linewidth=1, zorder=0)
     ticks = [0, math.pi / 2, math.pi, 3 * math.pi / 2, 2 * math.pi]
@@ -172,11 +152,11 @@ def plot_cluster_readout(cluster_logits: dict[int, torch.Tensor], fits: dict[int
                          a: int, b: int, p: int):
     """For one pair, each cluster's contribution to the logits over c next to its cos(w_k(a+b-c)) fit."""
     ks = list(cluster_logits)
-    row = a * p + b
+    row = pair_index(a, b, p)
     answer = (a + b) % p
     c = np.arange(p)
     fig, axes = new_figure(1, len(ks), height=3.0, squeeze=False)
-    for ax, k, color in zip(axes[0], ks, cluster_colors(ks)):
+    for ax, k, color in zip(axes[0], ks, cluster_colors(ks), strict=False):
         order = trig.by_angle(k, p)  # answers c placed by their angle w_k c
         values = cluster_logits[k][row].float()
         values = (values - values.mean())[order]
@@ -231,7 +211,7 @@ def plot_clock(cluster_logits: dict[int, torch.Tensor], model_logits: torch.Tens
     """Top: per key frequency, the unit circle with the angles w_k a, w_k b, w_k (a+b) and every answer c
     at w_k c, coloured by the cluster's logit for it. Bottom: the clusters' logits over c and their sum."""
     ks = list(cluster_logits)
-    row = a * p + b
+    row = pair_index(a, b, p)
     answer = (a + b) % p
     fig, axes = new_figure(2, len(ks), height=6.4, squeeze=False, gridspec_kw={"height_ratios": [1.1, 1]})
     gs = axes[1, 0].get_gridspec()
@@ -241,14 +221,14 @@ def plot_clock(cluster_logits: dict[int, torch.Tensor], model_logits: torch.Tens
         bottom = fig.add_subplot(gs[1, :])
     cmap = matplotlib.colormaps[CMAP]
     circle = np.linspace(0, 2 * math.pi, 200)
-    for ax, k in zip(axes[0], ks):
+    for ax, k in zip(axes[0], ks, strict=False):
         values = cluster_logits[k][row].float()
         values = (values - values.mean()) / (values - values.mean()).abs().max()
         angles = 2 * math.pi * k * np.arange(p) / p
         ax.plot(np.cos(circle), np.sin(circle), color=ACCENT, linewidth=0.8, zorder=0)
         dots = ax.scatter(np.cos(angles), np.sin(angles), c=values.numpy(), cmap=cmap, vmin=-1, vmax=1,
                           s=14, zorder=2)
-        ta, tb, ts = (analysis.angle_of(k, p, x) for x in (a, b, a + b))
+        ta, tb, ts = (angle_of(k, p, x) for x in (a, b, a + b))
         _arrow(ax, ta, 0.5, TEST_COLOR, "a", offset=0.62)
         _arrow(ax, tb, 0.5, TRAIN_COLOR, "b", offset=0.62)
         _arrow(ax, ts, 0.93, MODEL_COLOR, "", offset=0)
@@ -266,7 +246,7 @@ def plot_clock(cluster_logits: dict[int, torch.Tensor], model_logits: torch.Tens
     bar.set_label("cluster's logit for c\n(scaled to ±1)", fontsize=8)
     c = np.arange(p)
     total = torch.zeros(p)
-    for k, color in zip(ks, cluster_colors(ks)):
+    for k, color in zip(ks, cluster_colors(ks), strict=False):
         values = cluster_logits[k][row].float()
         values = values - values.mean()
         total += values
@@ -289,45 +269,3 @@ def plot_clock(cluster_logits: dict[int, torch.Tensor], model_logits: torch.Tens
     bottom.set_ylim(low - 0.3 * (high - low), high + 0.2 * (high - low))
     fig.suptitle(f"The clock for a = {a}, b = {b}: angles add, and the logits peak where the sum points")
     return fig
-
-
-# ------------------------------------------------------------------ wiring
-def readout_fits(cluster_logits: dict[int, torch.Tensor], p: int) -> dict[int, dict]:
-    """Per cluster, :func:`grokking.analysis.fit_cos_logits` of the frequency-k part of its logits."""
-    return {k: analysis.fit_cos_logits(trig.frequency_part(v, k), [k], p) for k, v in cluster_logits.items()}
-
-
-def _readout(ctx):
-    table = trig_table(ctx)
-    logits = cluster_logit_table(ctx.neuron_acts, ctx.W_L, table)
-    fits = readout_fits(logits, ctx.p)
-    return table, logits, fits
-
-
-def sharpening(logits: dict[int, torch.Tensor], model_logits: torch.Tensor, labels: torch.Tensor):
-    """Accuracy and mean top margin of each cluster alone, the clusters summed, and the whole model."""
-    sources = {f"k = {k}\nalone": v for k, v in logits.items()}
-    sources["clusters\nsummed"] = sum(logits.values())
-    sources["whole\nmodel"] = model_logits
-    accuracy = {n: float((v.argmax(-1) == labels).double().mean()) for n, v in sources.items()}
-    margin = {n: float(trig.top_margin(v).mean()) for n, v in sources.items()}
-    return accuracy, margin
-
-
-def _first_relu(ctx):
-    table = trig_table(ctx)
-    k = max(table, key=lambda k: len(table[k]["neurons"]))
-    return plot_relu_fits(ctx.neuron_acts, table, k, example_neurons(table)[k])
-
-
-FIGURES = {
-    "trig_pre_activation_fit": lambda ctx: plot_pre_fit(ctx.neuron_pre, ctx.trig_table,
-                                                        example_neurons(ctx.trig_table)),
-    "trig_phase_match": lambda ctx: plot_phase_match(trig_table(ctx)),
-    "trig_relu_fits": _first_relu,
-    "trig_relu_r2": lambda ctx: plot_relu_r2(trig_table(ctx)),
-    "trig_unembed_phase": lambda ctx: plot_unembed_phase(ctx.W_L, trig_table(ctx)),
-    "trig_cluster_readout": lambda ctx: plot_cluster_readout(*_readout(ctx)[1:], *EXAMPLE_PAIR, ctx.p),
-    "trig_sharpening": lambda ctx: plot_sharpening(*sharpening(_readout(ctx)[1], ctx.logits, ctx.pairs[1])),
-    "trig_clock": lambda ctx: plot_clock(_readout(ctx)[1], ctx.logits, *EXAMPLE_PAIR, ctx.p),
-}

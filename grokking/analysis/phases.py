@@ -23,6 +23,9 @@ import math
 
 import torch
 
+from .curves import first_epoch_where, nearest_indices
+from .progress import load_progress
+
 PHASES = ("memorisation", "circuit formation", "clean-up")
 BOUNDARY_KEYS = ("memorisation_end", "cleanup_start", "cleanup_end")
 CLEANUP_RATIO = 10.0
@@ -33,18 +36,30 @@ class PhaseError(ValueError):
 
 
 def _first_epoch(history: dict[str, torch.Tensor], mask: torch.Tensor, start: int, what: str) -> int:
-    epochs = history["epoch"]
-    hits = (mask & (epochs >= start)).nonzero()
-    if len(hits) == 0:
+    epoch = first_epoch_where(history, mask, start)
+    if epoch is None:
         raise PhaseError(f"the history never reaches {what} (after epoch {start})")
-    return int(epochs[hits[0, 0]])
+    return epoch
+
+
+def phase_of(epoch: int, boundaries: dict[str, int]) -> str:
+    """The phase an epoch lies in (``"grokked"`` after the last boundary); at a boundary,
+    which phase ends there."""
+    names = (*PHASES, "grokked")
+    for name, edge in zip(names, boundaries.values(), strict=False):
+        if epoch == edge:
+            return f"{name} ends"
+    for name, edge in zip(names, boundaries.values(), strict=False):
+        if epoch < edge:
+            return name
+    return names[-1]
 
 
 def history_phase_boundaries(history: dict[str, torch.Tensor], p: int = 113) -> dict[str, int]:
     """The epochs that separate memorisation, circuit formation and clean-up.
 
     ``history`` holds 1-D tensors ``epoch``, ``train_acc``, ``train_loss`` and
-    ``test_loss`` (as in :attr:`grokking.runs.Run.history`); ``p`` is the modulus,
+    ``test_loss`` (as in :attr:`grokking.runs.load.Run.history`); ``p`` is the modulus,
     whose ``ln p`` is the chance-level loss. Returns ``{"memorisation_end": ...,
     "cleanup_start": ..., "cleanup_end": ...}`` (recorded epochs, in increasing
     order). Raises :class:`PhaseError` if a condition is never met.
@@ -59,7 +74,7 @@ def history_phase_boundaries(history: dict[str, torch.Tensor], p: int = 113) -> 
         below_chance,
         f"a test loss within {CLEANUP_RATIO:g}x the training loss",
     )
-    return dict(zip(BOUNDARY_KEYS, (memorised, below_chance, cleaned)))
+    return dict(zip(BOUNDARY_KEYS, (memorised, below_chance, cleaned), strict=False))
 
 
 # ---------------------------------------------------------------- from progress measures
@@ -71,7 +86,7 @@ def progress_phase_boundaries(progress: dict[str, torch.Tensor]) -> dict[str, in
     """Phase boundaries read off the progress measures (checkpoint epochs, increasing).
 
     ``progress`` holds 1-D tensors ``epoch``, ``excluded_loss`` and ``gini_W_L``
-    over the checkpoints (as returned by :func:`grokking.progress.load_progress`).
+    over the checkpoints (as returned by :func:`grokking.analysis.progress.load_progress`).
     With G = Gini(W_L) and the rate of G over the interval between consecutive
     checkpoints e_{i-1} < e_i defined as (G_i - G_{i-1}) / (e_i - e_{i-1}):
 
@@ -102,11 +117,19 @@ def progress_phase_boundaries(progress: dict[str, torch.Tensor]) -> dict[str, in
     history = {"epoch": epochs}
     end = _first_epoch(history, gini >= GINI_PLATEAU_SHARE * gini[-1], int(epochs[i_start]) + 1,
                        f"{GINI_PLATEAU_SHARE:.0%} of the final Gini coefficient of W_L")
-    return dict(zip(BOUNDARY_KEYS, (int(epochs[i_mem]), int(epochs[i_start]), end)))
+    return dict(zip(BOUNDARY_KEYS, (int(epochs[i_mem]), int(epochs[i_start]), end), strict=False))
 
 
 def run_phase_boundaries(run) -> dict[str, int]:
-    """:func:`progress_phase_boundaries` of a :class:`grokking.runs.Run` (reads its progress.safetensors)."""
-    from .progress import load_progress
-
+    """:func:`progress_phase_boundaries` of a :class:`grokking.runs.load.Run` (reads its progress.safetensors)."""
     return progress_phase_boundaries(load_progress(run.path))
+
+
+def snapshot_indices(progress: dict[str, torch.Tensor], boundaries: dict[str, int]) -> list[int]:
+    """Ten checkpoint indices spread over the phases: the start, each boundary, points between
+    them, 1.5x the end of clean-up and the last checkpoint (fewer when some coincide)."""
+    m, s, e = boundaries.values()
+    last = float(progress["epoch"][-1])
+    targets = [0, m, m + (s - m) / 4, m + (s - m) / 2, m + 3 * (s - m) / 4, s, (s + e) / 2, e,
+               min(last, 1.5 * e), last]
+    return nearest_indices(progress["epoch"], targets)

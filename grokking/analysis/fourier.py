@@ -45,6 +45,14 @@ def frequency_rows(k: int) -> list[int]:
     return [0] if k == 0 else [2 * k - 1, 2 * k]
 
 
+def key_rows(freqs: list[int]) -> list[int]:
+    """Basis rows of the constant and of cos/sin of each frequency in ``freqs``, in order."""
+    rows = [0]
+    for k in freqs:
+        rows += frequency_rows(k)
+    return rows
+
+
 def to_fourier(x: torch.Tensor, basis: torch.Tensor, dim: int = 0) -> torch.Tensor:
     """Coefficients of ``x`` along ``dim`` (length p) in the basis; same shape as x."""
     moved = x.movedim(dim, 0)
@@ -79,11 +87,15 @@ def frequency_power_2d(coeffs2d: torch.Tensor) -> torch.Tensor:
     K = n_frequencies(p)
     sq = coeffs2d.pow(2)
     idx = torch.tensor([0] + [k for k in range(1, K + 1) for _ in (0, 1)])
-    rows = torch.zeros((K + 1,) + tuple(sq.shape[1:]), dtype=sq.dtype).index_add_(0, idx, sq)
-    return torch.zeros((K + 1, K + 1) + tuple(sq.shape[2:]), dtype=sq.dtype).index_add_(1, idx, rows)
+    rows = torch.zeros((K + 1, *tuple(sq.shape[1:])), dtype=sq.dtype).index_add_(0, idx, sq)
+    return torch.zeros((K + 1, K + 1, *tuple(sq.shape[2:])), dtype=sq.dtype).index_add_(1, idx, rows)
 
 
-def key_frequencies(norms: torch.Tensor, share: float = 0.05) -> list[int]:
+# A key frequency carries at least this share of the power (the book's definition).
+KEY_FREQUENCY_SHARE = 0.05
+
+
+def key_frequencies(norms: torch.Tensor, share: float = KEY_FREQUENCY_SHARE) -> list[int]:
     """Frequencies (1-based) whose squared norm is at least ``share`` of the total squared norm.
 
     ``norms`` is indexed by frequency - 1, as returned by :func:`frequency_norms`.
@@ -98,3 +110,22 @@ def cos_sin(k: int, p: int, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
     """cos(w x) and sin(w x) for w = 2 pi k / p, as float32 tensors shaped like x."""
     angle = (2 * math.pi * k / p) * x.to(torch.float64)
     return torch.cos(angle).float(), torch.sin(angle).float()
+
+
+def spectrum_2d(grid: torch.Tensor, basis: torch.Tensor, freqs: list[int]) -> dict:
+    """A (p, p) grid's 2D Fourier spectrum, for the figures that show one.
+
+    ``by_frequency``: sqrt of the power per (frequency over a, frequency over b) pair,
+    ((p+1)/2, (p+1)/2), cos and sin pooled, 0 = constant; ``zoom``: |coefficient| of each
+    pair of basis vectors among the constant and cos/sin of ``freqs``; ``zoom_labels``:
+    their names. The (const, const) entry, the grid's mean, is NaN in both: it is not
+    variation.
+    """
+    p = grid.shape[0]
+    coeffs = to_fourier_2d(grid.double(), basis.double())
+    by_freq = frequency_power_2d(coeffs).sqrt().float()
+    by_freq[0, 0] = float("nan")
+    rows = key_rows(freqs)
+    small = coeffs.abs().float()[rows][:, rows]
+    small[0, 0] = float("nan")
+    return {"by_frequency": by_freq, "zoom": small, "zoom_labels": [basis_labels(p)[r] for r in rows]}

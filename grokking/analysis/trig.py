@@ -1,6 +1,6 @@
 """The trig identities inside the MLP, measured (pure functions, tensors in and out).
 
-Conventions as in :mod:`grokking.analysis`: grids are (p, p, ...) indexed [a, b, ...],
+Conventions as in :mod:`grokking.analysis.neurons`: grids are (p, p, ...) indexed [a, b, ...],
 frequencies are 1-based and w = w_k = 2 pi k / p. A wave with amplitude A and phase
 phi is written A cos(w x + phi) = A cos(phi) cos(w x) - A sin(phi) sin(w x), so a
 least-squares coefficient pair (u on cos, v on sin) means A = hypot(u, v) and
@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 
 import torch
+
+from .logits import fit_cos_logits
 
 
 def _angles(k: int, p: int) -> torch.Tensor:
@@ -182,10 +184,8 @@ def readout_r2(logits: torch.Tensor, k: int) -> float:
     """How well the frequency-k part of ``logits`` (p*p, p) is alpha cos(w_k (a + b - c)), alpha one number.
 
     The share of the variance of :func:`frequency_part` explained by
-    :func:`grokking.analysis.fit_cos_logits` with the single frequency k.
+    :func:`grokking.analysis.logits.fit_cos_logits` with the single frequency k.
     """
-    from .analysis import fit_cos_logits
-
     return fit_cos_logits(frequency_part(logits, k), [k], logits.shape[-1])["explained"]
 
 
@@ -193,6 +193,44 @@ def cluster_logits(acts: torch.Tensor, W_L: torch.Tensor, neurons: torch.Tensor)
     """What a group of neurons adds to the logits: acts[:, :, neurons] @ W_L[neurons], as (p*p, p) float32."""
     p = acts.shape[0]
     return acts.reshape(p * p, -1)[:, neurons].float() @ W_L[neurons].float()
+
+
+# ------------------------------------------------------------------ per cluster, for the chapter
+def example_neurons(table: dict) -> dict[int, int]:
+    """Per cluster, the position (within the cluster) of its neuron with the largest wave amplitude."""
+    return {k: int(row["waves"]["amp_a"].argmax()) for k, row in table.items()}
+
+
+def largest_cluster(table: dict) -> int:
+    """The frequency whose cluster has the most neurons."""
+    return max(table, key=lambda k: len(table[k]["neurons"]))
+
+
+def cluster_logit_table(acts: torch.Tensor, W_L: torch.Tensor, table: dict) -> dict[int, torch.Tensor]:
+    """Per cluster, its contribution to the logits of every pair: (p*p, p)."""
+    return {k: cluster_logits(acts, W_L, row["neurons"]) for k, row in table.items()}
+
+
+def readout_fits(cluster_logits: dict[int, torch.Tensor], p: int) -> dict[int, dict]:
+    """Per cluster, :func:`grokking.analysis.logits.fit_cos_logits` of the frequency-k part of its logits."""
+    return {k: fit_cos_logits(frequency_part(v, k), [k], p) for k, v in cluster_logits.items()}
+
+
+def sharpening(logits: dict[int, torch.Tensor], model_logits: torch.Tensor, labels: torch.Tensor):
+    """Accuracy and mean top margin of each cluster alone, the clusters summed, and the whole model."""
+    sources = {f"k = {k}\nalone": v for k, v in logits.items()}
+    sources["clusters\nsummed"] = sum(logits.values())
+    sources["whole\nmodel"] = model_logits
+    accuracy = {n: float((v.argmax(-1) == labels).double().mean()) for n, v in sources.items()}
+    margin = {n: float(top_margin(v).mean()) for n, v in sources.items()}
+    return accuracy, margin
+
+
+def example_pair(p: int) -> tuple[int, int]:
+    """The pair the clock figures follow: a about a third of the way round, b about five sixths,
+    a = p // 3 and b = p - max(1, p // 6), so that a + b wraps past p (the answer is smaller
+    than both). For p = 113 it is (37, 95)."""
+    return p // 3, p - max(1, p // 6)
 
 
 def phase_resultant(phase: torch.Tensor, weight: torch.Tensor, m: int) -> float:
@@ -208,3 +246,14 @@ def top_margin(logits: torch.Tensor) -> torch.Tensor:
     """Largest minus second-largest logit of each row, divided by the row's standard deviation."""
     top = logits.float().topk(2, dim=-1).values.double()
     return (top[..., 0] - top[..., 1]) / logits.float().std(-1).double().clamp_min(1e-30)
+
+
+def unembed_phases(W_L: torch.Tensor, table: dict) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+    """Per cluster: twice each neuron's input phase, 2 phi_n mod 2 pi, and the angle -theta_n at
+    which its W_L row's frequency-k wave over c peaks (unwrapped next to 2 phi_n)."""
+    out = {}
+    for k, row in table.items():
+        _, theta = wave_over_c(W_L[row["neurons"]], k)
+        twice = torch.remainder(2 * row["waves"]["phase"], 2 * math.pi)
+        out[k] = (twice, twice + wrap(-theta - twice))
+    return out

@@ -22,17 +22,19 @@ w_k = 2 pi k / p, s = a + b):
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import torch
 
-from . import fast, store
-from .analysis import cross_entropy_chunked, unembed_product
-from .config import Config
-from .data import make_dataset
+from ..config import Config
+from ..data import make_dataset, pair_grid
+from ..model import weight_norm
+from ..runs import store
+from ..runs.load import model_from_state
+from ..training import fast
 from .fourier import fourier_basis, frequency_norms, to_fourier
-from .model import weight_norm
+from .logits import cross_entropy_chunked, unembed_product
 
 MEASURES = ("restricted_loss", "excluded_loss", "gini_W_E", "gini_W_L", "sum_sq_weights",
             "train_loss", "test_loss")
@@ -55,8 +57,7 @@ def sum_frequency_basis(p: int, freqs: Iterable[int], constant: bool) -> torch.T
     Over all pairs, s = a + b mod p takes every residue p times, so these vectors
     are orthonormal. Shape (p*p, 2 |freqs| [+ 1]).
     """
-    a = torch.arange(p, dtype=torch.float64).repeat_interleave(p)
-    b = torch.arange(p, dtype=torch.float64).repeat(p)
+    a, b = pair_grid(p, torch.float64)
     cols = [torch.full((p * p,), 1.0 / p, dtype=torch.float64)] if constant else []
     for k in freqs:
         angle = 2 * math.pi * k * (a + b) / p
@@ -110,8 +111,6 @@ def compute_progress(run_dir: Path, key_freqs: list[int], model=None) -> dict[st
     Scalars become 1-D float64 tensors indexed like ``epoch``; the per-frequency
     norms become (n_checkpoints, (p-1)/2) float32 tensors.
     """
-    from .runs import model_from_state
-
     run_dir = Path(run_dir)
     config = store.load_config(run_dir)
     epochs = store.checkpoint_epochs(run_dir)
@@ -131,25 +130,14 @@ def compute_progress(run_dir: Path, key_freqs: list[int], model=None) -> dict[st
            "key_frequencies": torch.tensor(key_freqs, dtype=torch.int64)}
     for key in rows[0]:
         values = [r[key] for r in rows]
-        out[key] = torch.stack(values) if isinstance(values[0], torch.Tensor) else torch.tensor(values, dtype=torch.float64)
+        is_tensor = isinstance(values[0], torch.Tensor)
+        out[key] = torch.stack(values) if is_tensor else torch.tensor(values, dtype=torch.float64)
     return out
 
 
 def save_progress(run_dir: Path, progress: dict[str, torch.Tensor]) -> None:
     """Store the measures in the run (``progress.safetensors``, listed in the manifest)."""
     store.add_file(Path(run_dir), store.PROGRESS, store.tensors_to_bytes(progress))
-
-
-def write_progress(run_dir: Path) -> dict[str, torch.Tensor]:
-    """Compute the measures of a finished run from its checkpoints, with the final
-    model's key frequencies, and store them in the run. Returns the measures."""
-    from .context import RunContext
-    from .runs import load_run
-
-    keys = RunContext(load_run(run_dir)).key_frequencies
-    progress = compute_progress(run_dir, keys)
-    save_progress(run_dir, progress)
-    return progress
 
 
 def load_progress(run_dir: Path) -> dict[str, torch.Tensor]:

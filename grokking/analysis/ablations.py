@@ -5,17 +5,15 @@ for a frequency k, the two directions cos(w_k (a + b)) and sin(w_k (a + b)) over
 the p^2 pairs (w_k = 2 pi k / p). Removing a frequency subtracts the logits'
 projection onto its two directions (for every output c at once); keeping only
 some frequencies projects onto their directions plus the constant. Both are
-:func:`grokking.progress.excluded_logits` and :func:`grokking.progress.restricted_logits`.
+:func:`grokking.analysis.progress.excluded_logits` and :func:`grokking.analysis.progress.restricted_logits`.
 """
 
 from __future__ import annotations
 
 import torch
 
-from .analysis import cross_entropy_chunked
+from .logits import cross_entropy_chunked
 from .progress import excluded_logits, restricted_logits
-
-SPLITS = ("all pairs", "test pairs")
 
 
 def ablate_frequencies(logits: torch.Tensor, p: int, freqs: list[int]) -> torch.Tensor:
@@ -61,3 +59,11 @@ def strongest_other_frequency(norms: torch.Tensor, key_freqs: list[int]) -> int:
     masked = norms.clone().double()
     masked[[k - 1 for k in key_freqs]] = -1.0
     return int(masked.argmax()) + 1
+
+
+def frequency_ablation_table(logits: torch.Tensor, data, p: int, key_freqs: list[int],
+                             embedding_norms: torch.Tensor) -> dict[str, dict[str, float]]:
+    """:func:`frequency_ablation_losses` with one control frequency: the strongest non-key
+    frequency of the embedding (``embedding_norms``, indexed by frequency - 1)."""
+    control = strongest_other_frequency(embedding_norms, key_freqs)
+    return frequency_ablation_losses(logits, data.labels, data.test_idx, p, key_freqs, [control])

@@ -8,36 +8,24 @@ test metrics and weight norm from the same weights. Everything is recorded every
 
 from __future__ import annotations
 
-import ctypes
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 
-from . import fast, store
-from .config import Config
-from .data import Dataset, make_dataset
-from .model import build_model, trainable_parameters, weight_norm
+from ..config import Config
+from ..data import Dataset, make_dataset
+from ..model import build_model, trainable_parameters, weight_norm
+from ..runs import store
+from . import fast
+from .cpu import flush_denormals, keep_freed_memory
 
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "weight_norm")
-
-
-def keep_freed_memory() -> None:
-    """Ask glibc to reuse freed blocks instead of returning them to the kernel.
-
-    Each step allocates the same few multi-megabyte tensors; by default glibc
-    maps and unmaps them every time, and the page faults on first touch cost
-    about a third of a CPU step. Raising the mmap and trim thresholds keeps the
-    memory in the heap (a few tens of MB). A no-op where glibc is absent.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-    libc.mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024)  # glibc's maximum on 64-bit
-    libc.mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024)
+# A run has learned a split once its accuracy there reaches this: "grokked" for the test
+# split. The early-stop rule, the sweeps' result tables and the chapters all use it.
+GROK_ACCURACY = 0.99
+EARLY_STOP_PATIENCE = 1000  # epochs at or above GROK_ACCURACY before a sweep run stops early
 
 
 def empty_history() -> dict[str, list]:
@@ -118,7 +106,7 @@ class EarlyStop:
     training should end at that epoch. The streak restarts whenever accuracy dips.
     """
 
-    def __init__(self, threshold: float = 0.99, patience: int = 1000):
+    def __init__(self, threshold: float = GROK_ACCURACY, patience: int = EARLY_STOP_PATIENCE):
         self.threshold = threshold
         self.patience = patience
         self.streak_start: int | None = None
@@ -133,7 +121,7 @@ class EarlyStop:
 
     def replay(self, history: dict[str, list]) -> None:
         """Rebuild the streak from a resumed history."""
-        for epoch, acc in zip(history["epoch"], history["test_acc"]):
+        for epoch, acc in zip(history["epoch"], history["test_acc"], strict=False):
             self.update(epoch, acc)
 
 
@@ -200,12 +188,9 @@ def train(
         if early_stop is not None:
             early_stop.replay(history)
 
-    # Values that underflow to denormals late in training slow a CPU step ~3x;
-    # flushing them to zero leaves every printed digit of the losses unchanged.
-    torch.set_flush_denormal(True)
-    keep_freed_memory()
+    keep_freed_memory()  # see grokking.training.cpu
     last = config.epochs
-    try:
+    with flush_denormals():
         while True:
             if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
                 if keep_checkpoints:
@@ -235,8 +220,6 @@ def train(
             if should_stop is not None and should_stop():
                 _save_resume(run_dir, trainer, epoch, history)
                 return TrainResult(epoch, False, history)
-    finally:
-        torch.set_flush_denormal(False)
 
     store.write_final(run_dir, config, model_state(trainer.model), history)
     (run_dir / store.CHECKPOINTS / store.RESUME).unlink(missing_ok=True)

@@ -13,32 +13,34 @@ from pathlib import Path
 
 import torch
 
-from . import analysis, store
+from ..runs import store
+from ..runs.load import is_finished_run, load_run
+from ..training.loop import GROK_ACCURACY
 from .context import RunContext
-from .runs import CANONICAL_RUN, REPO_ROOT, first_epoch_reaching, load_run
+from .curves import first_epoch_reaching
+from .logits import fit_cos_logits
+from .neurons import NEURON_THRESHOLD, explained_share
 
-SEEDS_DIR = REPO_ROOT / "runs" / "seeds"
-NEURON_THRESHOLD = 0.85  # a neuron is "explained" when one frequency holds > 85% of its variance
 
-
-def seed_run_dirs(folder: str | Path = SEEDS_DIR, include_canonical: bool = True) -> list[Path]:
-    """The committed run (first) and every finished run directory under ``folder``, by seed."""
+def seed_run_dirs(folder: str | Path, first: str | Path | None = None) -> list[Path]:
+    """``first`` (e.g. the committed run), then every finished run directory ``seed-*`` under
+    ``folder``, by model seed."""
     folder = Path(folder)
-    found = sorted((d for d in folder.glob("seed-*") if (d / store.MANIFEST).exists()),
+    found = sorted((d for d in folder.glob("seed-*") if is_finished_run(d)),
                    key=lambda d: store.load_config(d).model_seed)
     if not found:
-        raise store.RunError(f"{folder}: no finished seed runs (python -m grokking sweep seeds)")
-    return ([CANONICAL_RUN] if include_canonical else []) + found
+        raise store.RunError(f"{folder}: no finished seed runs (python -m grokking sweep seeds --out {folder})")
+    return ([Path(first)] if first is not None else []) + found
 
 
-def load_seed_contexts(folder: str | Path = SEEDS_DIR, include_canonical: bool = True) -> list[RunContext]:
-    return [RunContext(load_run(d)) for d in seed_run_dirs(folder, include_canonical)]
+def load_seed_contexts(folder: str | Path, first: str | Path | None = None) -> list[RunContext]:
+    """A :class:`RunContext` for each of :func:`seed_run_dirs`."""
+    return [RunContext(load_run(d)) for d in seed_run_dirs(folder, first)]
 
 
 def neurons_explained(ctx: RunContext, threshold: float = NEURON_THRESHOLD) -> float:
     """Share of MLP neurons with more than ``threshold`` of their variance in one frequency."""
-    _, explained = analysis.neuron_clusters(ctx.neuron_frequency_shares, threshold)
-    return float(explained.double().mean())
+    return explained_share(ctx.neuron_frequency_shares, threshold)
 
 
 def embedding_power(ctx: RunContext) -> torch.Tensor:
@@ -54,7 +56,7 @@ def seed_summary(ctx: RunContext) -> dict:
         "model_seed": ctx.config.model_seed,
         "split_seed": ctx.config.split_seed,
         "key_frequencies": ctx.key_frequencies,
-        "grok_epoch": first_epoch_reaching(history, "test_acc", 0.99),
+        "grok_epoch": first_epoch_reaching(history, "test_acc", GROK_ACCURACY),
         "neurons_explained": neurons_explained(ctx),
         "logit_variance_explained": ctx.cos_fit["explained"],
         "final_test_loss": float(history["test_loss"][-1]),
@@ -68,7 +70,7 @@ def cross_fit(contexts: list[RunContext]) -> torch.Tensor:
     table = torch.empty(n, n, dtype=torch.float64)
     for i, logits_of in enumerate(contexts):
         for j, freqs_of in enumerate(contexts):
-            fit = analysis.fit_cos_logits(logits_of.logits, freqs_of.key_frequencies, logits_of.p)
+            fit = fit_cos_logits(logits_of.logits, freqs_of.key_frequencies, logits_of.p)
             table[i, j] = fit["explained"]
     return table
 
@@ -79,14 +81,3 @@ def run_label(ctx: RunContext) -> str:
     if c.model_seed == c.split_seed:
         return f"seed {c.model_seed}"
     return f"committed ({c.model_seed}/{c.split_seed})"
-
-
-def late_spike(history: dict[str, torch.Tensor], factor: float = 100.0) -> int | None:
-    """A brief blow-up after training has settled: the epoch of the largest test loss after
-    the loss first came within 10x of its settled value (the median over the last quarter of
-    training), if that peak exceeds ``factor`` times the settled value; else None."""
-    epochs, loss = history["epoch"], history["test_loss"]
-    settled = float(loss[epochs >= epochs[-1] * 0.75].median())
-    first = int((loss <= 10 * settled).nonzero()[0, 0])
-    peak, where = loss[first:].max(0)
-    return int(epochs[first + int(where)]) if float(peak) > factor * settled else None

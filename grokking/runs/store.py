@@ -4,9 +4,9 @@ A run directory holds::
 
     config.json          the Config
     model.safetensors    final weights, TransformerLens state-dict names
-    history.json         metrics over training (see grokking.train.HISTORY_KEYS)
+    history.json         metrics over training (see grokking.training.loop.HISTORY_KEYS)
     manifest.json        package and torch versions, sha256 of the files above
-    progress.safetensors progress measures per checkpoint (optional; see grokking.progress)
+    progress.safetensors progress measures per checkpoint (optional; see grokking.analysis.progress)
     checkpoints/         weights every `checkpoint_every` epochs and the resume
                          state (not committed to git; optional for readers)
 
@@ -27,8 +27,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from . import __version__
-from .config import Config, ConfigError
+from .. import __version__
+from ..config import Config, ConfigError
+from ..model import weight_shapes
 
 CONFIG = "config.json"
 MODEL = "model.safetensors"
@@ -121,24 +122,8 @@ def load_config(run_dir: Path) -> Config:
         raise RunError(f"{path}: invalid config ({exc})") from None
 
 
-def expected_shapes(config: Config) -> dict[str, tuple[int, ...]]:
-    """Shapes of the trained weights implied by ``config`` (TransformerLens names)."""
-    d, h, e = config.d_model, config.n_heads, config.d_head
-    return {
-        "embed.W_E": (config.d_vocab, d),
-        "pos_embed.W_pos": (config.n_ctx, d),
-        "blocks.0.attn.W_Q": (h, d, e),
-        "blocks.0.attn.W_K": (h, d, e),
-        "blocks.0.attn.W_V": (h, d, e),
-        "blocks.0.attn.W_O": (h, e, d),
-        "blocks.0.mlp.W_in": (d, config.d_mlp),
-        "blocks.0.mlp.W_out": (config.d_mlp, d),
-        "unembed.W_U": (d, config.d_vocab_out),
-    }
-
-
 def check_weights_match(config: Config, state: dict[str, torch.Tensor], path: Path) -> None:
-    for name, shape in expected_shapes(config).items():
+    for name, shape in weight_shapes(config).items():
         if name not in state:
             raise RunError(f"{path}: weight {name} is missing")
         if tuple(state[name].shape) != shape:
@@ -147,11 +132,21 @@ def check_weights_match(config: Config, state: dict[str, torch.Tensor], path: Pa
             )
 
 
+def config_bytes(config: Config) -> bytes:
+    """``config.json`` as every writer writes it (one format for the whole package)."""
+    return config.to_json().encode()
+
+
+def write_config(run_dir: Path, config: Config) -> None:
+    """Write ``run_dir/config.json`` (atomically), creating the directory if needed."""
+    atomic_write_bytes(Path(run_dir) / CONFIG, config_bytes(config))
+
+
 def write_final(run_dir: Path, config: Config, state: dict[str, torch.Tensor], history: dict) -> None:
     """Write the final weights, history and manifest of a finished run (config.json included)."""
     run_dir = Path(run_dir)
     blobs = {
-        CONFIG: config.to_json().encode(),
+        CONFIG: config_bytes(config),
         MODEL: tensors_to_bytes(state, {"format": "pt", "producer": f"grokking {__version__}"}),
         HISTORY: (json.dumps(history, sort_keys=True) + "\n").encode(),
     }

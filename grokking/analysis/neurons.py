@@ -1,0 +1,96 @@
+"""The MLP neurons at '=': 2D Fourier shares over the (a, b) grid and the frequency clusters.
+
+Conventions: grids are (p, p, ...) indexed [a, b] (see :func:`grokking.data.as_grid`);
+frequencies are 1-based (k = 1 .. (p-1)/2), w_k = 2 pi k / p.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .fourier import frequency_power_2d, to_fourier_2d
+
+# A neuron is "explained" by frequency k (and belongs to k's cluster) when the terms of
+# that one frequency hold more than this share of its variance over the (a, b) grid.
+NEURON_THRESHOLD = 0.85
+
+
+def frequency_shares_2d(grid: torch.Tensor, basis: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For a (p, p, ...) grid: power by frequency pair and the total non-constant power.
+
+    Returns ``(power, total)`` with ``power`` shaped ((p+1)/2, (p+1)/2, ...) as in
+    :func:`grokking.analysis.fourier.frequency_power_2d` and ``total`` the power of
+    everything but the constant term (the variance of the grid times p^2).
+    Everything runs in float32 (a neuron grid is p^2 x d_mlp values); the total
+    is accumulated in float64.
+    """
+    power = frequency_power_2d(to_fourier_2d(grid.float(), basis.float()))
+    total = power.sum(dim=(0, 1), dtype=torch.float64) - power[0, 0]
+    return power, total
+
+
+def single_frequency_shares(grid: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+    """Share of each slice's variance explained by one frequency k: (..., K).
+
+    For frequency k the terms are cos/sin(k a), cos/sin(k b) and their four
+    products: power [k, 0] + [0, k] + [k, k]. The rest (constants aside) is
+    the unexplained variance.
+    """
+    power, total = frequency_shares_2d(grid, basis)
+    K = power.shape[0] - 1
+    k = torch.arange(1, K + 1)
+    explained = power[k, 0] + power[0, k] + power[k, k]  # (K, ...)
+    return (explained / total.clamp_min(1e-30).float()).movedim(0, -1)
+
+
+def share_in_frequencies(grid: torch.Tensor, basis: torch.Tensor, freqs: list[int]) -> torch.Tensor:
+    """Share of the variance in components whose a- and b-frequencies are in {0} + ``freqs``."""
+    power, total = frequency_shares_2d(grid, basis)
+    keep = torch.tensor([0, *freqs])
+    inside = power[keep][:, keep].sum(dim=(0, 1), dtype=torch.float64) - power[0, 0]
+    return (inside / total.clamp_min(1e-30)).float()
+
+
+def neuron_clusters(shares: torch.Tensor, threshold: float = NEURON_THRESHOLD) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each neuron's dominant frequency (1-based) and whether it explains > ``threshold``.
+
+    ``shares`` is (d_mlp, K) from :func:`single_frequency_shares`.
+    """
+    best, idx = shares.max(dim=1)
+    return idx + 1, best > threshold
+
+
+def cluster_sizes(dominant: torch.Tensor, explained: torch.Tensor) -> dict[int, int]:
+    """Number of well-explained neurons per dominant frequency, largest first."""
+    freqs, counts = dominant[explained].unique(return_counts=True)
+    order = counts.argsort(descending=True)
+    return {int(freqs[i]): int(counts[i]) for i in order}
+
+
+def neurons_of_frequency(dominant: torch.Tensor, explained: torch.Tensor, k: int) -> torch.Tensor:
+    """Indices of the well-explained neurons whose dominant frequency is ``k``.
+
+    ``dominant`` and ``explained`` are the outputs of :func:`neuron_clusters`.
+    """
+    return ((dominant == k) & explained).nonzero().flatten()
+
+
+def clusters_of(shares: torch.Tensor, freqs: list[int], threshold: float = NEURON_THRESHOLD) -> dict[int, torch.Tensor]:
+    """Per frequency in ``freqs``, the indices of its cluster's neurons."""
+    dominant, explained = neuron_clusters(shares, threshold)
+    return {k: neurons_of_frequency(dominant, explained, k) for k in freqs}
+
+
+def order_by_cluster(shares: torch.Tensor, threshold: float = NEURON_THRESHOLD) -> torch.Tensor:
+    """Neuron indices grouped by dominant frequency (explained neurons first), best share first."""
+    dominant, explained = neuron_clusters(shares, threshold)
+    best = shares.max(dim=1).values
+    # sort key: unexplained last, then by frequency, then by decreasing share
+    key = (~explained).double() * 1e4 + dominant.double() * 10 + (1 - best.double())
+    return key.argsort()
+
+
+def explained_share(shares: torch.Tensor, threshold: float = NEURON_THRESHOLD) -> float:
+    """Share of the neurons with more than ``threshold`` of their variance in one frequency."""
+    _, explained = neuron_clusters(shares, threshold)
+    return float(explained.double().mean())

@@ -1,0 +1,96 @@
+"""The pipeline: train a run, then measure it; or load the committed one.
+
+This is the top layer's orchestration (it calls training, the run store and the
+analyses in turn); nothing below it trains and measures in one go. Paths are
+always passed in: the book's chapters pass the committed runs' folder
+(:func:`grokking.chapter.runs_folder`), the CLI its ``--out`` or ``RUN`` argument.
+
+>>> run = load_or_train(committed=Path("runs/canonical"))   # the committed run, instantly
+>>> run = load_or_train(committed=Path("runs/canonical"), retrain=True)  # ~15 min, then cached
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from .analysis.context import RunContext
+from .analysis.progress import compute_progress, save_progress
+from .config import Config
+from .data import make_dataset
+from .model import build_model
+from .runs import store
+from .runs.load import Run, config_key, default_cache_dir, is_finished_run, load_run, require_run
+from .training.cpu import flush_denormals
+from .training.loop import Trainer, train
+
+
+def write_progress(run_dir: str | Path) -> dict[str, torch.Tensor]:
+    """Compute the progress measures of a finished run from its checkpoints, with the final
+    model's key frequencies, and store them in the run. Returns the measures."""
+    run_dir = Path(run_dir)
+    keys = RunContext(load_run(run_dir)).key_frequencies
+    progress = compute_progress(run_dir, keys)
+    save_progress(run_dir, progress)
+    return progress
+
+
+def train_and_measure(config: Config, run_dir: str | Path, *, device: str | torch.device = "cpu",
+                      on_record: Callable[[dict], None] | None = None) -> Run:
+    """Train ``config`` into ``run_dir`` (resuming what is there), then write its progress
+    measures; the finished run. ``run_dir`` gets its ``config.json`` if it has none."""
+    run_dir = Path(run_dir)
+    if not (run_dir / store.CONFIG).exists():
+        store.write_config(run_dir, config)
+    result = train(config, run_dir, device=device, resume=True, on_record=on_record)
+    if not result.finished:
+        raise store.RunError(f"{run_dir}: training stopped at epoch {result.epoch}")
+    write_progress(run_dir)  # the progress measures the chapters plot, from the checkpoints
+    return load_run(run_dir, device)
+
+
+def load_or_train(
+    config: Config | None = None,
+    *,
+    committed: str | Path,
+    cache_dir: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    on_record: Callable[[dict], None] | None = None,
+    retrain: bool = False,
+) -> Run:
+    """The committed run at ``committed``; with ``retrain=True``, a run of ``config`` trained here.
+
+    Without ``retrain`` nothing is trained: the committed run must exist and hold
+    ``config`` (the default config when None), or a one-line :class:`store.RunError`
+    says what is missing and how to make it. With ``retrain=True`` the run is trained
+    once into ``cache_dir`` (default :func:`grokking.runs.load.default_cache_dir`),
+    keyed by the config's content so a changed config never reuses stale weights; an
+    interrupted cached run resumes where it stopped, and a finished one loads at once.
+    """
+    config = config or Config()
+    if not retrain:
+        run_dir = require_run(committed)
+        if store.load_config(run_dir) != config:
+            raise store.RunError(f"{run_dir / store.CONFIG}: holds another config than the one asked for; "
+                                 "pass retrain=True to train that config")
+        return load_run(run_dir, device)
+    run_dir = Path(cache_dir or default_cache_dir()) / config_key(config)
+    if is_finished_run(run_dir):
+        return load_run(run_dir, device)
+    return train_and_measure(config, run_dir, device=device, on_record=on_record)
+
+
+def seconds_per_epoch(config: Config, epochs: int = 200, device: str | torch.device = "cpu") -> float:
+    """Median wall time of one training step of ``config`` on this machine, over ``epochs`` steps
+    (nothing is written to disk). Used to state how long a retrain would take here."""
+    trainer = Trainer(config, build_model(config, device), make_dataset(config).to(device))
+    times = []
+    with flush_denormals():
+        for _ in range(epochs):
+            start = time.perf_counter()
+            trainer.step()
+            times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
