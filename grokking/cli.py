@@ -26,6 +26,7 @@ from .training.loop import GROK_ACCURACY, train
 from .training.signals import StopOnSignal
 
 EXIT_USAGE = 2
+DEFAULT = Config()  # the defaults the help texts quote
 EXIT_RUN = 1
 
 
@@ -43,13 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     t = sub.add_parser("train", help="train a run (the paper's setup by default)")
-    t.add_argument("--epochs", type=int, help="epochs (full-batch steps), default 40000")
-    t.add_argument("--p", type=int, help="the modulus, a prime >= 3 (default 113)")
-    t.add_argument("--frac-train", type=float, help="fraction of pairs used for training (default 0.3)")
-    t.add_argument("--seed", type=int, help="model initialisation seed (default 999)")
-    t.add_argument("--split-seed", type=int, help="train/test split seed (default 598)")
-    t.add_argument("--weight-decay", type=float, help="AdamW weight decay (default 1.0)")
-    t.add_argument("--lr", type=float, help="AdamW learning rate (default 1e-3)")
+    t.add_argument("--epochs", type=int, help=f"epochs (full-batch steps), default {DEFAULT.epochs}")
+    t.add_argument("--p", type=int, help=f"the modulus, a prime >= 3 (default {DEFAULT.p})")
+    t.add_argument("--frac-train", type=float,
+                   help=f"fraction of pairs used for training (default {DEFAULT.frac_train:g})")
+    t.add_argument("--seed", type=int, help=f"model initialisation seed (default {DEFAULT.model_seed})")
+    t.add_argument("--split-seed", type=int, help=f"train/test split seed (default {DEFAULT.split_seed})")
+    t.add_argument("--weight-decay", type=float, help=f"AdamW weight decay (default {DEFAULT.weight_decay:g})")
+    t.add_argument("--lr", type=float, help=f"AdamW learning rate (default {DEFAULT.lr:g})")
     t.add_argument("--out", type=Path, default=Path("runs/local"), help="run directory (default runs/local)")
     t.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     t.add_argument("--force", action="store_true", help="replace an existing run in --out")

@@ -11,6 +11,7 @@ always passed in: the book's chapters pass the committed runs' folder
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,12 +21,9 @@ import torch
 from .analysis.context import RunContext
 from .analysis.progress import compute_progress, save_progress
 from .config import Config
-from .data import make_dataset
-from .model import build_model
 from .runs import store
 from .runs.load import Run, config_key, default_cache_dir, is_finished_run, load_run, require_run
-from .training.cpu import flush_denormals
-from .training.loop import Trainer, train
+from .training.loop import train
 
 
 def write_progress(run_dir: str | Path) -> dict[str, torch.Tensor]:
@@ -83,14 +81,15 @@ def load_or_train(
     return train_and_measure(config, run_dir, device=device, on_record=on_record)
 
 
-def seconds_per_epoch(config: Config, epochs: int = 200, device: str | torch.device = "cpu") -> float:
-    """Median wall time of one training step of ``config`` on this machine, over ``epochs`` steps
-    (nothing is written to disk). Used to state how long a retrain would take here."""
-    trainer = Trainer(config, build_model(config, device), make_dataset(config).to(device))
-    times = []
-    with flush_denormals():
-        for _ in range(epochs):
-            start = time.perf_counter()
-            trainer.step()
-            times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+def estimate_train_seconds(config: Config, sample_epochs: int = 100, device: str | torch.device = "cpu") -> float:
+    """How long training ``config`` would take on this machine, in seconds: a short run of
+    ``sample_epochs`` epochs through the same loop (metrics, checkpoints and all, into a
+    temporary directory that is then deleted), scaled to ``config.epochs``. The progress
+    measures at the end (a few seconds) are not counted."""
+    sample = config.replace(epochs=sample_epochs)
+    with tempfile.TemporaryDirectory(prefix="grokking-estimate-") as tmp:
+        store.write_config(Path(tmp), sample)
+        start = time.perf_counter()
+        train(sample, Path(tmp), device=device)
+        elapsed = time.perf_counter() - start
+    return elapsed / sample_epochs * config.epochs

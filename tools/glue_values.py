@@ -14,9 +14,9 @@ values by their sha256, so that a figure's bytes can be compared too.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 TEXT = ("text/markdown", "text/html", "text/latex", "text/plain")

@@ -31,7 +31,10 @@ def nearest_indices(epochs: torch.Tensor, targets: list[float]) -> list[int]:
     return sorted(out)
 
 
-def late_spike(history: dict[str, torch.Tensor], factor: float = 100.0) -> int | None:
+SPIKE_FACTOR = 100.0  # a late spike: the test loss this many times its settled value
+
+
+def late_spike(history: dict[str, torch.Tensor], factor: float = SPIKE_FACTOR) -> int | None:
     """A brief blow-up after training has settled: the epoch of the largest test loss after
     the loss first came within 10x of its settled value (the median over the last quarter of
     training), if that peak exceeds ``factor`` times the settled value; else None."""

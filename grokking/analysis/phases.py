@@ -55,7 +55,7 @@ def phase_of(epoch: int, boundaries: dict[str, int]) -> str:
     return names[-1]
 
 
-def history_phase_boundaries(history: dict[str, torch.Tensor], p: int = 113) -> dict[str, int]:
+def history_phase_boundaries(history: dict[str, torch.Tensor], p: int) -> dict[str, int]:
     """The epochs that separate memorisation, circuit formation and clean-up.
 
     ``history`` holds 1-D tensors ``epoch``, ``train_acc``, ``train_loss`` and
