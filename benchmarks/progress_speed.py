@@ -14,10 +14,11 @@ import statistics
 import time
 from pathlib import Path
 
-from grokking.context import RunContext
-from grokking.progress import compute_progress
+from grokking.analysis.context import RunContext
+from grokking.analysis.progress import compute_progress
+from grokking.runs.load import load_run
 
-from grokking.runs import CANONICAL_RUN, load_run
+CANONICAL_RUN = Path(__file__).resolve().parents[1] / "runs" / "canonical"
 
 
 def main() -> None:

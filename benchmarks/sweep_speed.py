@@ -1,14 +1,11 @@
-"""Sweep speed: batched training against one run at a time, and the phase grid's cost.
+"""Sweep speed: the phase grid's cost from one-thread epoch costs.
 
     .venv/bin/python benchmarks/sweep_speed.py            # p = 59, the book's grid
 
-Part 1 times one epoch of the phase grid's runs at a few train fractions: the five
-weight decays of a column stepped together by grokking.batched (one process, one
-thread) against the same five stepped one after another by the single-run fast
-step. Timings are interleaved (batched, single, batched, ...) and the medians
-compared, so a busy machine slows both alike.
+(An earlier part 1 compared a batched multi-run trainer with one run at a time; the
+batched trainer was slower on this CPU and was removed: see the README's table.)
 
-Part 2 times the fast step (plus its share of evaluation: test metrics every
+It times the fast step (plus its share of evaluation: test metrics every
 10 epochs) at every train fraction of the grid, on one thread, and combines that
 with the epochs each committed run actually trained (runs/phase/results) into
 the grid's cost: CPU seconds in all and the wall time on 2 cores with 2 jobs
@@ -21,16 +18,18 @@ import argparse
 import heapq
 import statistics
 import time
+from pathlib import Path
 
 import torch
-from grokking.batched import BatchedTrainer
-from grokking.train import Trainer, keep_freed_memory
 
 from grokking import sweep
 from grokking.config import Config
 from grokking.data import make_dataset
 from grokking.model import build_model
-from grokking.runs import REPO_ROOT
+from grokking.training.cpu import prepare_process
+from grokking.training.loop import Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _median_ms(fn, repeats: int) -> float:
@@ -40,25 +39,6 @@ def _median_ms(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1e3
-
-
-def batched_vs_single(p: int, frac: float, repeats: int) -> tuple[float, float]:
-    configs = [Config(p=p, frac_train=frac, weight_decay=wd) for wd in sweep.PHASE_WEIGHT_DECAYS]
-    batch = BatchedTrainer(configs)
-    singles = [Trainer(c, build_model(c), make_dataset(c)) for c in configs]
-
-    def one_by_one():
-        for t in singles:
-            t.step()
-
-    for _ in range(10):  # warm-up
-        batch.step()
-        one_by_one()
-    b, s = [], []
-    for _ in range(repeats):
-        b.append(_median_ms(batch.step, 1))
-        s.append(_median_ms(one_by_one, 1))
-    return statistics.median(b), statistics.median(s)
 
 
 def epoch_cost_ms(p: int, frac: float, repeats: int) -> float:
@@ -84,19 +64,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--p", type=int, default=sweep.PHASE_P)
     parser.add_argument("--repeats", type=int, default=40)
-    parser.add_argument("--results", default=str(REPO_ROOT / "runs" / "phase"))
+    parser.add_argument("--results", default=str(ROOT / "runs" / "phase"))
     args = parser.parse_args()
     torch.set_num_threads(1)
-    torch.set_flush_denormal(True)
-    keep_freed_memory()
+    prepare_process()  # the CPU settings training uses (grokking.training.cpu)
 
-    print(f"# 1. five weight decays per epoch, p = {args.p}, one thread (median ms)")
-    print(f"{'train frac':>10} {'batched':>9} {'one by one':>11} {'batched / one by one':>21}")
-    for frac in (0.1, 0.3, 0.8):
-        b, s = batched_vs_single(args.p, frac, args.repeats)
-        print(f"{frac:>10g} {b:>9.1f} {s:>11.1f} {b / s:>21.2f}")
-
-    print("\n# 2. the phase grid's cost, from one-thread epoch costs and the committed runs' lengths")
+    print("# the phase grid's cost, from one-thread epoch costs and the committed runs' lengths")
     cost = {frac: epoch_cost_ms(args.p, frac, args.repeats) for frac in sweep.PHASE_FRACS}
     for frac, ms in cost.items():
         print(f"train frac {frac:g}: {ms:.2f} ms per epoch (step + evaluation share)")

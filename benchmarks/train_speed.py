@@ -21,11 +21,12 @@ import statistics
 import time
 
 import torch
-from grokking.train import Trainer, hooked_step, keep_freed_memory
 
 from grokking.config import Config
 from grokking.data import make_dataset
 from grokking.model import build_model
+from grokking.training.cpu import prepare_process
+from grokking.training.loop import Trainer, hooked_step
 
 
 def main() -> None:
@@ -34,8 +35,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    torch.set_flush_denormal(True)
-    keep_freed_memory()
+    prepare_process()  # the CPU settings training uses (grokking.training.cpu)
     device = torch.device(args.device)
     config = Config()
     data = make_dataset(config).to(device)

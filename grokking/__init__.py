@@ -1,15 +1,15 @@
 """Reproduce and dissect grokking of (a + b) mod p in a one-layer transformer.
 
-The package is organised one module per concern:
+The package is a stack of layers, each importing only from those below it
+(ARCHITECTURE.md has the full module table; tests/unit/test_layers.py checks the rule):
 
-- :mod:`grokking.config`  - the frozen run configuration (paper defaults)
-- :mod:`grokking.data`    - the full (a, b) dataset and its train/test split
-- :mod:`grokking.model`   - building the TransformerLens ``HookedTransformer``
-- :mod:`grokking.fast`    - the last-position training step (same maths, faster)
-- :mod:`grokking.train`   - the training loop, metrics, checkpoints, resume
-- :mod:`grokking.store`   - the on-disk run format (safetensors + JSON, atomic)
-- :mod:`grokking.runs`    - the entry points the book uses to get a trained model
-- :mod:`grokking.cli`     - ``python -m grokking ...``
+- :mod:`grokking.config`, :mod:`grokking.data`, :mod:`grokking.model`: what a run is
+- :mod:`grokking.runs`: the run directory on disk (format, verification, loading)
+- :mod:`grokking.training`: the fast step, the training loop, CPU settings, signals
+- :mod:`grokking.analysis`: every measure of a trained model, and the per-run cache
+- :mod:`grokking.plotting`: figures of computed results, one palette
+- :mod:`grokking.pipeline`, :mod:`grokking.sweep`, :mod:`grokking.figures`,
+  :mod:`grokking.chapter`, :mod:`grokking.cli`: orchestration and entry points
 """
 
 __version__ = "0.1.0"
