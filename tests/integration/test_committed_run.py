@@ -2,14 +2,21 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
 
-from grokking import fast
+from grokking.analysis.curves import first_epoch_reaching
 from grokking.config import Config
-from grokking.runs import CANONICAL_RUN, first_epoch_reaching
-from grokking.train import train
+from grokking.model import build_model, model_spec
+from grokking.pipeline import load_or_train
+from grokking.runs import store
+from grokking.training import fast
+from grokking.training.loop import GROK_ACCURACY, train
+
+ROOT = Path(__file__).resolve().parents[2]  # tests/integration/ -> the repository
+CANONICAL_RUN = ROOT / "runs" / "canonical"
 
 
 def test_is_the_default_config_and_small(canonical):
@@ -22,7 +29,7 @@ def test_is_the_default_config_and_small(canonical):
 
 
 def test_progress_measures_cover_every_checkpoint(canonical):
-    from grokking.progress import MEASURES, load_progress
+    from grokking.analysis.progress import MEASURES, load_progress
 
     progress = load_progress(CANONICAL_RUN)
     assert progress["epoch"].tolist() == list(range(0, 40_001, 100))
@@ -55,10 +62,29 @@ def test_grokked_on_all_pairs(canonical):
 def test_generalisation_delayed_past_memorisation(canonical):
     h = canonical.history
     memorised = first_epoch_reaching(h, "train_acc", 1.0)
-    grokked = first_epoch_reaching(h, "test_acc", 0.99)
-    assert memorised is not None and grokked is not None
+    grokked = first_epoch_reaching(h, "test_acc", GROK_ACCURACY)
+    assert memorised is not None
+    assert grokked is not None
     assert grokked > 2000
     assert grokked > 3 * memorised
+
+
+def test_architecture_is_the_default_models(canonical):
+    """The unit tests draw the diagrams from a freshly built default model: it is this one."""
+    assert model_spec(canonical.model) == model_spec(build_model(Config()))
+
+
+def test_load_or_train_returns_the_committed_run_and_never_trains(canonical, tmp_path):
+    run = load_or_train(committed=CANONICAL_RUN, cache_dir=tmp_path / "cache")
+    assert run.path == CANONICAL_RUN
+    assert run.config == canonical.config
+    for key, values in canonical.history.items():
+        assert torch.equal(run.history[key], values), key
+    with pytest.raises(store.RunError, match="holds another config") as err:
+        load_or_train(Config(epochs=10), committed=CANONICAL_RUN, cache_dir=tmp_path / "cache")
+    assert "\n" not in str(err.value)
+    assert "retrain=True" in str(err.value)
+    assert not (tmp_path / "cache").exists()  # nothing was trained
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
+import sys
 from pathlib import Path
 import grokking
 from grokking.pipeline import load_or_train

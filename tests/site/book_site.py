@@ -1,4 +1,4 @@
-"""Helpers for the browser tests of the built book (tests/test_site_browser.py).
+"""Helpers for the browser tests of the built book (tests/site/test_site_browser.py).
 
 * ``toc_docnames`` reads the pages from ``_toc.yml``;
 * ``stale_reasons`` / ``ensure_built`` decide whether ``_build/html`` is up to date and
@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import importlib.util
-
 import json
 import os
 import posixpath
@@ -32,7 +31,7 @@ from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # tests/site/ -> the repository
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 BUILD_LOG = ROOT / "_build" / "site-build.log"
@@ -77,7 +76,7 @@ def _toc_files(entries) -> list[str]:
 def toc_docnames(root: Path = ROOT) -> list[str]:
     """Every page in ``_toc.yml``, root first, as docnames (``book/intro``), extension-free."""
     toc = yaml.safe_load((root / "_toc.yml").read_text())
-    files = [toc["root"]] + _toc_files(toc.get("chapters")) + _toc_files(toc.get("parts"))
+    files = [toc["root"], *_toc_files(toc.get("chapters")), *_toc_files(toc.get("parts"))]
     names = [posixpath.splitext(f)[0] if f.endswith((".md", ".ipynb")) else f for f in files]
     return list(dict.fromkeys(names))
 
@@ -182,7 +181,7 @@ def ensure_built(mode: str | None = None) -> BuildResult:
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002  (the base class's signature)
+    def log_message(self, format, *args):
         pass
 
 
@@ -209,7 +208,7 @@ class LocalServer:
 
 def http_get(url: str, timeout: float = 30) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310  (our own server)
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, b""
@@ -377,7 +376,7 @@ def inspect_page(browser, server: LocalServer, docname: str) -> PageReport:
             response = page.goto(report.url, wait_until="load")
             report.status = response.status if response else None
             page.wait_for_load_state("networkidle")
-        except Exception as err:  # noqa: BLE001  (reported by the tests)
+        except Exception as err:
             report.load_error = f"{type(err).__name__}: {err}"
             return report
         report.image_count = page.evaluate("document.images.length")

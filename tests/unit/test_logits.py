@@ -1,15 +1,14 @@
-"""The logits chapter: the cos fit of the logits, the chunked loss, W_L's spectrum, neuron ablation."""
+"""The logits: the cos fit, the chunked loss, W_L's spectrum, on planted logits with known answers."""
 
 import math
 
 import pytest
 import torch
-from matplotlib.figure import Figure
 
-from grokking import analysis
-from grokking.context import RunContext
-from grokking.fourier import cos_sin, fourier_basis
-from grokking.plotting import logits as plots
+from grokking.analysis import logits as analysis
+from grokking.analysis.fourier import cos_sin, fourier_basis
+from grokking.config import Config
+from grokking.data import make_dataset
 
 P = 31
 
@@ -27,7 +26,7 @@ def planted_logits(freqs, alphas, p=P):
     """sum_k alpha_k cos(w_k(a+b-c)) plus a random constant per pair (which the softmax ignores)."""
     g = torch.Generator().manual_seed(1)
     logits = 3.0 * torch.randn(p * p, 1, generator=g).expand(p * p, p).clone()
-    for k, alpha in zip(freqs, alphas):
+    for k, alpha in zip(freqs, alphas, strict=False):
         logits += alpha * cos_table(k, p)
     return logits
 
@@ -75,7 +74,7 @@ def test_unembed_frequency_norms_find_planted_frequencies():
     cos12, _ = cos_sin(12, P, c)
     W_L = torch.randn(40, 1, generator=g) * cos5 + torch.randn(40, 1, generator=g) * sin5 + 0.5 * cos12
     W_L += torch.randn(40, 1, generator=g)  # a constant per neuron is not a frequency
-    norms = plots.unembed_frequency_norms(W_L, fourier_basis(P))
+    norms = analysis.unembed_frequency_norms(W_L, fourier_basis(P))
     assert norms.shape == ((P - 1) // 2,)
     assert set(norms.topk(2).indices.add(1).tolist()) == {5, 12}
     assert norms[[i for i in range(len(norms)) if i + 1 not in (5, 12)]].max() < 1e-4
@@ -83,73 +82,41 @@ def test_unembed_frequency_norms_find_planted_frequencies():
     assert norms[11] == pytest.approx(0.5 * math.sqrt(P / 2) * math.sqrt(40), rel=1e-4)
 
 
-# ------------------------------------------------------------------ ablation helpers
-def test_ablation_hook_overwrites_only_chosen_neurons_at_last_position():
-    act = torch.arange(2 * 3 * 6, dtype=torch.float32).reshape(2, 3, 6)
-    means = torch.full((6,), -1.0)
-    zeroed = analysis.neuron_ablation_hook(torch.tensor([1, 4]))(act.clone())
-    meaned = analysis.neuron_ablation_hook([1, 4], means)(act.clone())
-    assert (zeroed[:, -1, [1, 4]] == 0).all() and (meaned[:, -1, [1, 4]] == -1).all()
-    keep = [0, 2, 3, 5]
-    for out in (zeroed, meaned):
-        assert torch.equal(out[:, :2], act[:, :2])
-        assert torch.equal(out[:, -1, keep], act[:, -1, keep])
-
-
-def test_neurons_of_frequency():
-    dominant = torch.tensor([3, 5, 3, 3, 7])
-    explained = torch.tensor([True, True, False, True, True])
-    assert analysis.neurons_of_frequency(dominant, explained, 3).tolist() == [0, 3]
-    assert analysis.neurons_of_frequency(dominant, explained, 9).tolist() == []
-
-
-# ------------------------------------------------------------------ the committed run
-@pytest.fixture(scope="module")
-def ctx(canonical):
-    return RunContext(canonical)
-
-
-def test_committed_logits_are_mostly_key_frequency_cosines(ctx):
-    fit = ctx.cos_fit
-    assert fit["explained"] > 0.9
-    assert (fit["alphas"] > 0).all()  # every key frequency votes *for* c = a + b
-    tokens, labels = ctx.pairs
-    test = ctx.run.data.test_idx
-    fit_loss, fit_acc = analysis.loss_and_accuracy(fit["fitted"][test], labels[test])
-    model_loss, _ = analysis.loss_and_accuracy(ctx.logits[test], labels[test])
-    assert fit_acc == 1.0
-    # the cos terms alone are a classifier about as good as the model (the paper: even better)
-    assert fit_loss < 1e-3 and fit_loss < 100 * model_loss
-    print(f"test loss: model {model_loss:.3g}, cos fit {fit_loss:.3g}; explained {fit['explained']:.4f}")
-
-
-def test_committed_W_L_lives_in_the_key_frequencies(ctx):
-    norms = plots.unembed_frequency_norms(ctx.W_L, ctx.basis).double()
-    share = norms[[k - 1 for k in ctx.key_frequencies]].pow(2).sum() / norms.pow(2).sum()
-    assert share > 0.9
-
-
-def test_ablating_nothing_reproduces_the_model(ctx):
-    tokens, labels = ctx.pairs
-    logits = analysis.logits_with_neurons_ablated(ctx.model, tokens, torch.tensor([], dtype=torch.long))
-    assert torch.allclose(logits, ctx.logits, atol=1e-5)
+def test_loss_and_accuracy():
+    logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
+    labels = torch.tensor([0, 1])
     loss, acc = analysis.loss_and_accuracy(logits, labels)
-    assert loss == pytest.approx(analysis.cross_entropy_chunked(ctx.logits, labels), rel=1e-3)
-    assert acc > 0.999
+    assert acc == 0.5
+    assert loss == pytest.approx(analysis.cross_entropy_chunked(logits, labels), rel=1e-12)
 
 
-def test_mean_ablating_a_key_cluster_breaks_the_model(ctx):
-    result = plots.cluster_ablation(ctx)
-    base_loss, base_acc = result["baseline"]
-    assert base_acc == 1.0
-    assert set(result["clusters"]) <= set(ctx.key_frequencies)
-    worst = max(loss for _, loss, _ in result["clusters"].values())
-    assert worst > 1000 * base_loss
+def test_cos_logit_terms_and_waves_are_the_cos_table():
+    for k in (1, 6):
+        left, right = analysis.cos_logit_terms(k, P)
+        assert left.shape == (P * P, 2)
+        assert right.shape == (2, P)
+        assert torch.allclose(left @ right, cos_table(k, P), atol=1e-5)
+    freqs, s = [2, 7], 40
+    waves = analysis.cos_waves(freqs, s, P)
+    c = torch.arange(P)
+    assert torch.allclose(waves[1], torch.cos(2 * math.pi * 7 / P * (s - c).double()).float(), atol=1e-6)
+    terms = analysis.cos_terms(freqs, torch.tensor([2.0, -0.5]), s, P)
+    assert torch.allclose(terms, torch.tensor([[2.0], [-0.5]]) * waves)
 
 
-def test_figures_draw(ctx):
-    for name, fn in plots.FIGURES.items():
-        if name != "cluster_ablation_loss":  # drawn above through cluster_ablation; slow-ish
-            assert isinstance(fn(ctx), Figure), name
-    result = {"baseline": (1e-7, 1.0), "clusters": {4: (10, 0.1, 0.9)}, "unexplained": (3, 1e-3, 1.0)}
-    assert isinstance(plots.plot_cluster_ablation(result), Figure)
+def test_unembed_fourier_and_angles():
+    g = torch.Generator().manual_seed(4)
+    W_L = torch.randn(6, P, generator=g)
+    basis = fourier_basis(P)
+    coeffs = analysis.unembed_fourier(W_L, basis)
+    assert coeffs.shape == (6, P)
+    assert torch.allclose(coeffs @ basis, W_L, atol=1e-5)  # orthonormal rows: back again
+    assert analysis.angle_of(3, P, P) == pytest.approx(0.0, abs=1e-12)
+    assert analysis.angle_of(1, P, 1) == pytest.approx(2 * math.pi / P)
+
+
+def test_first_test_pair_is_not_a_training_pair():
+    data = make_dataset(Config(p=23))
+    a, b = analysis.first_test_pair(data)
+    assert int(data.test_idx[0]) == a * 23 + b
+    assert (a * 23 + b) not in set(data.train_idx.tolist())

@@ -1,4 +1,4 @@
-"""Phases from progress measures (planted curves and the committed run) and Fourier ablations."""
+"""The phase boundaries: the rule on the loss curves and the rule on the progress measures, on planted curves."""
 
 import math
 
@@ -6,13 +6,39 @@ import numpy as np
 import pytest
 import torch
 
-from grokking import ablations, progress
-from grokking.analysis import cross_entropy_chunked
-from grokking.data import all_pairs
-from grokking.phases import PhaseError, progress_phase_boundaries
-from grokking.plotting import progress as prog_plots
+from grokking.analysis.phases import (
+    BOUNDARY_KEYS,
+    PhaseError,
+    history_phase_boundaries,
+    phase_of,
+    progress_phase_boundaries,
+    snapshot_indices,
+)
 
 
+# ---------------------------------------------------------------- from the loss curves
+def test_phase_rule_recovers_planted_crossings(synthetic_history):
+    assert history_phase_boundaries(synthetic_history(), p=113) == {
+        "memorisation_end": 300, "cleanup_start": 1200, "cleanup_end": 2500,
+    }
+
+
+def test_phase_rule_uses_p_for_chance(synthetic_history):
+    history = synthetic_history(p=113)
+    history["test_loss"][(history["epoch"] >= 1200) & (history["epoch"] < 1500)] = math.log(113) - 0.05
+    # ln 113 - 0.05 is below chance for p = 113 but not for p = 97 (ln 97 < ln 113 - 0.05)
+    assert history_phase_boundaries(history, p=113)["cleanup_start"] == 1200
+    assert history_phase_boundaries(history, p=97)["cleanup_start"] == 1500
+
+
+def test_phase_rule_reports_a_run_that_never_groks(synthetic_history):
+    history = synthetic_history()
+    history["test_loss"][history["epoch"] >= 100] = 20.0
+    with pytest.raises(PhaseError, match="below ln 113"):
+        history_phase_boundaries(history, p=113)
+
+
+# ---------------------------------------------------------------- from the progress measures
 def synthetic_progress(excluded_min=1200, steep=(5000, 8000), step=100, last=20000):
     """Planted curves: a V-shaped excluded loss and a piecewise-linear Gini(W_L).
 
@@ -47,7 +73,8 @@ def test_planted_boundaries_are_recovered():
     }
     shifted, _ = synthetic_progress(excluded_min=2500, steep=(9000, 11000))
     got = progress_phase_boundaries(shifted)
-    assert got["memorisation_end"] == 2500 and got["cleanup_start"] == 9000
+    assert got["memorisation_end"] == 2500
+    assert got["cleanup_start"] == 9000
 
 
 def test_logistic_gini_half_rate_point():
@@ -70,100 +97,20 @@ def test_no_rise_is_an_error():
         progress_phase_boundaries(curves)
 
 
-@pytest.fixture(scope="module")
-def measured(canonical):
-    return progress.load_progress(canonical.path)
+def test_phase_of_names_each_span_and_boundary():
+    bounds = dict(zip(BOUNDARY_KEYS, (300, 1200, 2500), strict=False))
+    assert [phase_of(e, bounds) for e in (0, 300, 301, 1200, 2000, 2500, 2501)] == [
+        "memorisation", "memorisation ends", "circuit formation", "circuit formation ends",
+        "clean-up", "clean-up ends", "grokked"]
 
 
-def test_committed_run_phases(measured):
-    bounds = progress_phase_boundaries(measured)
-    m, s, e = bounds.values()
-    assert 0 < m < s < e < int(measured["epoch"][-1])
-    at = {k: {b: float(measured[k][measured["epoch"] == b][0]) for b in (m, s, e)}
-          for k in ("test_loss", "restricted_loss", "excluded_loss")}
-    ln_p = math.log(113)
-    # Memorisation: the test loss is far above chance when it ends.
-    assert at["test_loss"][m] > ln_p
-    # Circuit formation: the excluded loss has risen; the restricted loss is ahead of the test loss.
-    assert at["excluded_loss"][s] > 10 * at["excluded_loss"][m]
-    assert at["restricted_loss"][s] < 0.1 * at["test_loss"][s]
-    # After clean-up the model generalises.
-    assert at["test_loss"][e] < 1e-5
-    # After clean-up the key frequencies alone nearly suffice, and in the end they beat
-    # the model's own training loss.
-    after = measured["epoch"] >= e
-    assert (measured["restricted_loss"][after] < 1e-4).all()
-    assert measured["restricted_loss"][-1] < measured["train_loss"][-1]
-
-
-# ------------------------------------------------------------------ ablations
-def planted_logits(p, freqs, alphas):
-    a = torch.arange(p).repeat_interleave(p).double()
-    b = torch.arange(p).repeat(p).double()
-    c = torch.arange(p).double()
-    out = torch.full((p * p, p), 0.3, dtype=torch.float64)
-    for k, alpha in zip(freqs, alphas):
-        out += alpha * torch.cos(2 * math.pi * k * ((a + b)[:, None] - c) / p)
-    return out.float()
-
-
-def test_ablations_on_planted_logits():
-    p, keys = 23, [3, 8]
-    logits = planted_logits(p, keys, [6.0, 4.0])
-    labels = all_pairs(p)[1]
-    test_idx = torch.arange(0, p * p, 3)
-    rows = ablations.frequency_ablation_losses(logits, labels, test_idx, p, keys, control_freqs=[5])
-    full = rows["model"]["all pairs"]
-    assert full == pytest.approx(cross_entropy_chunked(logits, labels))
-    assert rows["model"]["test pairs"] == pytest.approx(cross_entropy_chunked(logits[test_idx], labels[test_idx]))
-    # Logits made only of key terms: removing all leaves a constant (ln p), keeping them changes nothing,
-    # removing an unused frequency changes nothing.
-    assert rows["without all key frequencies"]["all pairs"] == pytest.approx(math.log(p), rel=1e-5)
-    assert rows["key frequencies only"]["all pairs"] == pytest.approx(full, rel=1e-4)
-    assert rows["without k=5 (control)"]["all pairs"] == pytest.approx(full, rel=1e-4)
-    # Removing the stronger frequency hurts more than removing the weaker one.
-    assert full < rows["without k=8"]["all pairs"] < rows["without k=3"]["all pairs"] < math.log(p)
-    assert torch.equal(ablations.ablate_frequencies(logits, p, []), logits)
-
-
-def test_strongest_other_frequency():
-    norms = torch.tensor([1.0, 9.0, 2.0, 5.0, 3.0])
-    assert ablations.strongest_other_frequency(norms, [2]) == 4
-    assert ablations.strongest_other_frequency(norms, [2, 4]) == 5
-
-
-@pytest.fixture(scope="module")
-def final_logits(canonical):
-    tokens, _ = all_pairs(canonical.config.p)
-    with torch.no_grad():
-        return canonical.model(tokens)[:, -1]
-
-
-def test_committed_run_ablations(canonical, measured, final_logits):
-    p = canonical.config.p
-    keys = measured["key_frequencies"].tolist()
-    labels = all_pairs(p)[1]
-    test_idx = canonical.data.test_idx
-    rows = ablations.frequency_ablation_losses(final_logits, labels, test_idx, p, keys, control_freqs=[1])
-    model = rows["model"]["all pairs"]
-    # Nothing ablated: the model's own losses, as recorded in training.
-    assert cross_entropy_chunked(ablations.ablate_frequencies(final_logits, p, []), labels) == model
-    assert rows["model"]["test pairs"] == pytest.approx(float(canonical.history["test_loss"][-1]), rel=1e-3)
-    # All key frequencies out: orders of magnitude worse, worse than chance.
-    assert rows["without all key frequencies"]["all pairs"] > max(1e4 * model, math.log(p))
-    for k in keys:
-        assert rows[f"without k={k}"]["all pairs"] > 100 * model
-    assert rows["without k=1 (control)"]["all pairs"] < 2 * model
-    # Key frequencies only: not worse (at most 10x the model's loss; in fact lower).
-    assert rows["key frequencies only"]["all pairs"] <= 10 * model
-    assert rows["key frequencies only"]["all pairs"] == pytest.approx(float(measured["restricted_loss"][-1]), rel=1e-3)
-
-
-def test_animation_and_snapshots(measured):
-    bounds = progress_phase_boundaries(measured)
-    html = prog_plots.embedding_norms_animation(measured, bounds, n_frames=4, dpi=30)
-    assert "<script" in html and html.count("data:image/png;base64") == 5  # 4 frames + the last epoch
-    indices = prog_plots.snapshot_epochs(measured, bounds)
-    picked = measured["epoch"][indices].tolist()
-    assert picked == sorted(picked) and set(bounds.values()) <= set(picked)
-    assert picked[0] == 0 and picked[-1] == int(measured["epoch"][-1])
+def test_snapshot_indices_cover_the_phases():
+    curves, _ = synthetic_progress()
+    bounds = progress_phase_boundaries(curves)
+    indices = snapshot_indices(curves, bounds)
+    picked = curves["epoch"][indices].tolist()
+    assert len(indices) == 10
+    assert indices == sorted(set(indices))
+    assert set(bounds.values()) <= set(picked)
+    assert picked[0] == 0
+    assert picked[-1] == int(curves["epoch"][-1])

@@ -5,10 +5,11 @@ import math
 import pytest
 import torch
 
-from grokking import progress, store
-from grokking.analysis import cross_entropy_chunked
+from grokking.analysis import progress
+from grokking.analysis.logits import cross_entropy_chunked
 from grokking.data import all_pairs
-from grokking.train import train
+from grokking.runs import store
+from grokking.training.loop import train
 
 
 def planted_logits(p, freqs, alphas, const=0.7):
@@ -17,7 +18,7 @@ def planted_logits(p, freqs, alphas, const=0.7):
     c = torch.arange(p).double()
     s = (a + b)[:, None]
     out = torch.full((p * p, p), const, dtype=torch.float64)
-    for k, alpha in zip(freqs, alphas):
+    for k, alpha in zip(freqs, alphas, strict=False):
         out += alpha * torch.cos(2 * math.pi * k * (s - c) / p)
     return out.float()
 
@@ -49,13 +50,14 @@ def test_restricted_keeps_and_excluded_removes_key_terms():
     excluded = progress.excluded_logits(logits, p, freqs)
     assert cross_entropy_chunked(excluded, labels) == pytest.approx(math.log(p), rel=1e-5)
     # Restricting to a frequency the logits do not use removes everything but the constant.
-    assert cross_entropy_chunked(progress.restricted_logits(logits, p, [5]), labels) == pytest.approx(math.log(p), rel=1e-5)
+    restricted = progress.restricted_logits(logits, p, [5])
+    assert cross_entropy_chunked(restricted, labels) == pytest.approx(math.log(p), rel=1e-5)
 
 
 def test_compute_progress_on_a_tiny_run(tmp_path, tiny_config):
     run_dir = tmp_path / "r"
     run_dir.mkdir()
-    store.atomic_write_bytes(run_dir / "config.json", tiny_config.to_json().encode())
+    store.write_config(run_dir, tiny_config)
     history = train(tiny_config, run_dir).history
     measures = progress.compute_progress(run_dir, key_freqs=[1, 2])
     assert measures["epoch"].tolist() == [0, 20, 40, 60]

@@ -1,17 +1,11 @@
-"""The seeds and phase-diagram chapters' data: regimes, the paper comparison, the committed sweeps."""
+"""The phase-diagram chapter's data: regimes from the two epochs, the paper comparison, the grid layout."""
 
-from pathlib import Path
-
-import pytest
-import torch
 from matplotlib.figure import Figure
 
-from grokking import regimes, seeds, store, sweep
+from grokking.analysis import regimes
 from grokking.config import Config
+from grokking.figures import phase_figures
 from grokking.plotting import phase as phase_plots
-
-ROOT = Path(__file__).resolve().parent.parent
-PHASE_DIR = ROOT / "runs" / "phase"
 
 
 def _row(frac, wd, train_99, test_99, epochs=20_000, trained=None):
@@ -57,63 +51,14 @@ def test_paper_comparison_notices_disagreement():
 
 def test_grid_layout_and_phase_figures():
     fracs, wds, cells = regimes.grid(PAPER_LIKE, "regime")
-    assert fracs == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8] and wds == [0.0, 0.3, 1.0, 3.0]
+    assert fracs == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    assert wds == [0.0, 0.3, 1.0, 3.0]
     assert cells[wds.index(1.0)][fracs.index(0.8)] == "fast generalisation"
     assert cells[wds.index(3.0)][fracs.index(0.1)] is None
     for fig in (phase_plots.phase_diagram(PAPER_LIKE), phase_plots.epochs_to_accuracy(PAPER_LIKE),
                 phase_plots.accuracy_curves(PAPER_LIKE, 0.3)):
         assert isinstance(fig, Figure)
-
-
-# ------------------------------------------------------------------ committed results
-def test_committed_phase_grid_is_complete_and_consistent():
-    rows = sweep.load_results(PHASE_DIR)
-    expected = {r.config for r in sweep.phase_runs()}
-    assert {Config.from_dict(r["config"]) for r in rows} == expected
-    for r in rows:
-        cap = r["config"]["epochs"]
-        assert r["stopped_early"] == (r["epochs_trained"] < cap)
-        curve = r["curve"]
-        assert curve["epoch"][-1] == r["epochs_trained"]
-        assert curve["test_acc"][-1] == pytest.approx(r["final_test_acc"], rel=1e-3)  # curves keep 4 digits
-        if r["stopped_early"]:
-            assert r["final_test_acc"] >= sweep.ACC_THRESHOLD
-            held = [a for e, a in zip(curve["epoch"], curve["test_acc"])
-                    if e >= r["epochs_trained"] - sweep.PATIENCE]
-            assert min(held) >= sweep.ACC_THRESHOLD
-        if r["epoch_test_99"] is not None:
-            assert r["epoch_test_99"] <= r["epochs_trained"]
-
-
-def test_committed_sweeps_are_small():
-    total = sum(f.stat().st_size for d in (ROOT / "runs" / "seeds", PHASE_DIR / "results")
-                for f in d.rglob("*") if f.is_file() and "checkpoints" not in f.parts)
-    assert total <= 8 * 1024 * 1024, f"{total / 2**20:.1f} MiB"
-
-
-@pytest.fixture(scope="module")
-def seed_contexts():
-    return seeds.load_seed_contexts()
-
-
-def test_committed_seed_runs_verify_and_differ_only_in_seeds(seed_contexts):
-    dirs = seeds.seed_run_dirs()
-    assert len(dirs) >= 5 and dirs[0] == seeds.CANONICAL_RUN
-    for d in dirs:
-        store.verify_run(d)
-        config = store.load_config(d)
-        assert config.replace(model_seed=999, split_seed=598) == Config()
-    assert len({(c.config.model_seed, c.config.split_seed) for c in seed_contexts}) == len(dirs)
-
-
-def test_every_seed_learns_the_cos_algorithm_on_its_own_frequencies(seed_contexts):
-    summaries = [seeds.seed_summary(c) for c in seed_contexts]
-    assert all(s["grok_epoch"] is not None and s["final_test_acc"] >= 0.99 for s in summaries)
-    assert len({tuple(s["key_frequencies"]) for s in summaries}) >= 2  # not all the same frequencies
-    cross = seeds.cross_fit(seed_contexts)
-    own = cross.diagonal()
-    other = cross[~torch.eye(len(seed_contexts), dtype=torch.bool)]
-    assert own.min() > 0.8  # each run's logits are mostly cos(w(a + b - c)) at its own frequencies
-    assert other.mean() < own.min()
-    for s in summaries:
-        assert s["logit_variance_explained"] == pytest.approx(float(own[summaries.index(s)]), abs=1e-6)
+    figures = phase_figures(PAPER_LIKE)
+    assert set(figures) == {"phase_diagram", "phase_epochs_to_accuracy"}
+    for name, draw in figures.items():
+        assert isinstance(draw(), Figure), name

@@ -6,11 +6,10 @@ import shutil
 import pytest
 import torch
 
-from grokking import store
-from grokking.config import Config
-from grokking.model import build_model
-from grokking.runs import load_run
-from grokking.train import model_state
+from grokking.model import build_model, weight_shapes
+from grokking.runs import store
+from grokking.runs.load import is_finished_run, load_run, require_run
+from grokking.training.loop import model_state
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def test_round_trip_and_strict_load(run_dir, tiny_config):
     # The weights file loads into a fresh HookedTransformer as it is (TransformerLens names).
     fresh = build_model(tiny_config.replace(model_seed=1))
     fresh.load_state_dict(store.load_tensors(run_dir / "model.safetensors"), strict=True)
-    for (k, a), (_, b) in zip(fresh.state_dict().items(), run.model.state_dict().items()):
+    for (k, a), (_, b) in zip(fresh.state_dict().items(), run.model.state_dict().items(), strict=False):
         assert torch.equal(a, b), k
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["torch_version"] == torch.__version__
@@ -46,7 +45,15 @@ def test_no_pickle_anywhere(run_dir):
 def test_missing_file_named(run_dir, name):
     (run_dir / name).unlink()
     with pytest.raises(store.RunError, match=name.replace(".", r"\.") + ": file is missing"):
-        load_run(run_dir)
+        store.read_run(run_dir)
+    if name == "manifest.json":
+        # The manifest is written last: without it the folder holds no finished run, and
+        # load_run says where it looked and how to make one.
+        with pytest.raises(store.RunError, match=r"no finished run at .*manifest\.json\); train one with"):
+            load_run(run_dir)
+    else:
+        with pytest.raises(store.RunError, match=name.replace(".", r"\.") + ": file is missing"):
+            load_run(run_dir)
 
 
 def test_truncated_weights_named(run_dir):
@@ -88,7 +95,7 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(store.os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError):  # noqa: PT011 - whatever the rename raised, the old file must survive
         store.atomic_write_json(target, {"a": 2})
     assert json.loads(target.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
@@ -96,4 +103,36 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
 
 def test_run_dir_not_found(tmp_path):
     with pytest.raises(store.RunError, match="does not exist"):
+        store.verify_run(tmp_path / "nope")
+    with pytest.raises(store.RunError, match=r"no finished run at .*nope") as err:
         load_run(tmp_path / "nope")
+    assert "\n" not in str(err.value)
+    assert f"--out {tmp_path / 'nope'}" in str(err.value)
+
+
+def test_finished_run_is_the_one_with_a_manifest(run_dir, tmp_path):
+    assert is_finished_run(run_dir)
+    assert require_run(run_dir) == run_dir
+    assert require_run(str(run_dir)) == run_dir
+    started = tmp_path / "started"
+    store.write_config(started, store.load_config(run_dir))  # config.json alone: not finished
+    assert not is_finished_run(started)
+    assert not is_finished_run(tmp_path / "nope")
+    with pytest.raises(store.RunError, match="no finished run at"):
+        require_run(started)
+
+
+def test_write_config_is_the_one_config_format(tmp_path, tiny_config):
+    store.write_config(tmp_path / "new" / "run", tiny_config)  # makes the folder
+    path = tmp_path / "new" / "run" / "config.json"
+    assert path.read_bytes() == store.config_bytes(tiny_config) == tiny_config.to_json().encode()
+    assert store.load_config(path.parent) == tiny_config
+
+
+def test_weight_shapes_match_a_built_model(tiny_config):
+    state = build_model(tiny_config).state_dict()
+    shapes = weight_shapes(tiny_config)
+    assert set(shapes) <= set(state)
+    for name, shape in shapes.items():
+        assert tuple(state[name].shape) == shape, name
+    store.check_weights_match(tiny_config, state, "model.safetensors")  # no error

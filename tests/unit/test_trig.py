@@ -5,8 +5,7 @@ import math
 import pytest
 import torch
 
-from grokking import analysis, trig
-from grokking.context import RunContext
+from grokking.analysis import trig
 
 P = 113
 
@@ -66,63 +65,14 @@ def test_wave_over_c_recovers_amplitude_and_peak():
     k, R, theta = 12, 3.0, 1.2
     values = 5.0 + R * torch.cos(2 * math.pi * k / P * c - theta)
     amp, angle = trig.wave_over_c(values, k)
-    assert abs(float(amp) - R) < 1e-5 and abs(float(trig.wrap(angle - theta))) < 1e-5
+    assert abs(float(amp) - R) < 1e-5
+    assert abs(float(trig.wrap(angle - theta))) < 1e-5
 
 
 def test_phase_resultant():
     spread = torch.arange(8) * 2 * math.pi / 8
     assert trig.phase_resultant(spread, torch.ones(8), 1) < 1e-6
     assert trig.phase_resultant(spread, torch.ones(8), 8) == pytest.approx(1.0)
-
-
-@pytest.fixture(scope="module")
-def table(canonical):
-    ctx = RunContext(canonical)
-    dominant, explained = analysis.neuron_clusters(ctx.neuron_frequency_shares)
-    clusters = {k: analysis.neurons_of_frequency(dominant, explained, k) for k in ctx.key_frequencies}
-    return ctx, trig.relu_product_table(ctx.neuron_pre, ctx.neuron_acts, clusters)
-
-
-def test_committed_run_neurons_follow_the_trig_story(table):
-    ctx, tab = table
-    assert sorted(tab) == ctx.key_frequencies
-    for k, row in tab.items():
-        waves = row["waves"]
-        assert row["r2_waves"] > 0.85, k
-        # a- and b-waves of a neuron match: same amplitude, same phase
-        assert (waves["amp_b"] / waves["amp_a"] - 1).abs().max() < 0.02, k
-        assert trig.wrap(waves["phase_a"] - waves["phase_b"]).abs().max() < 0.02, k
-        # the ReLU makes a product: with gamma clearly better than without
-        assert row["r2_with"] > 0.85 and row["r2_with"] > row["r2_without"] + 0.1, k
-        # each neuron's W_L row is a wave over c peaking at -2 phi_n
-        _, theta = trig.wave_over_c(ctx.W_L[row["neurons"]], k)
-        assert trig.wrap(theta + 2 * waves["phase"]).abs().median() < 0.2, k  # spread phases: ~pi/2
-
-
-def test_committed_run_clusters_read_out_a_plus_b(table):
-    ctx, tab = table
-    p = ctx.p
-    total = 0
-    for k, row in tab.items():
-        logits = trig.cluster_logits(ctx.neuron_acts, ctx.W_L, row["neurons"])
-        total = total + logits
-        # Its own frequency is the single cos(w(a+b-c)) wave that explains the cluster's
-        # contribution best (on the committed run 24% to 77% of it; the rest is the
-        # ReLU's harmonics and the mixing neurons, which the sum over clusters cancels).
-        explained = [analysis.fit_cos_logits(logits, [j], p)["explained"] for j in range(1, (p + 1) // 2)]
-        assert max(range(len(explained)), key=explained.__getitem__) + 1 == k
-        assert explained[k - 1] > 0.2, k
-    _, labels = ctx.pairs
-    accuracy = lambda logits: float((logits.argmax(-1) == labels).float().mean())  # noqa: E731
-    alone = max(accuracy(trig.cluster_logits(ctx.neuron_acts, ctx.W_L, row["neurons"])) for row in tab.values())
-    # Summing the clusters sharpens the peak: far more pairs right than any cluster
-    # alone (committed run: ~58% against at most ~7%), all of them with every neuron.
-    assert accuracy(total) > 5 * alone
-    assert accuracy(ctx.logits) == 1.0
-    # ... and the sum is closer to pure key-frequency waves than the clusters are on average.
-    own = [analysis.fit_cos_logits(trig.cluster_logits(ctx.neuron_acts, ctx.W_L, row["neurons"]), [k], p)["explained"]
-           for k, row in tab.items()]
-    assert analysis.fit_cos_logits(total, ctx.key_frequencies, p)["explained"] > sum(own) / len(own)
 
 
 def test_by_angle_turns_frequency_k_into_frequency_one():
@@ -133,14 +83,74 @@ def test_by_angle_turns_frequency_k_into_frequency_one():
     assert torch.allclose(wave, torch.cos(2 * math.pi / P * torch.arange(P, dtype=torch.float64)), atol=1e-9)
 
 
-def test_fits_make_no_p_cubed_float64_tensor(table, float64_watch):
-    ctx, tab = table
-    p = ctx.p
-    with float64_watch as watch:
-        clusters = {k: row["neurons"] for k, row in tab.items()}
-        trig.relu_product_table(ctx.neuron_pre, ctx.neuron_acts, clusters)
-        for k, row in tab.items():
-            logits = trig.cluster_logits(ctx.neuron_acts, ctx.W_L, row["neurons"])
-            trig.readout_r2(logits, k)
-            trig.top_margin(logits)
-    assert watch.largest < p**3
+def test_example_pair_wraps_past_p():
+    assert trig.example_pair(113) == (37, 95)
+    for p in (7, 23, 59, 113):
+        a, b = trig.example_pair(p)
+        assert 0 <= a < p
+        assert 0 <= b < p
+        assert a + b >= p
+
+
+def planted_table():
+    """A trig table with only what the per-cluster helpers read."""
+    return {3: {"neurons": torch.tensor([0, 1, 2]), "waves": {"amp_a": torch.tensor([1.0, 3.0, 2.0]),
+                                                               "phase": torch.tensor([0.1, 1.0, -2.0])}},
+            5: {"neurons": torch.tensor([3]), "waves": {"amp_a": torch.tensor([0.5]),
+                                                        "phase": torch.tensor([2.5])}}}
+
+
+def test_example_neurons_and_largest_cluster():
+    table = planted_table()
+    assert trig.example_neurons(table) == {3: 1, 5: 0}
+    assert trig.largest_cluster(table) == 3
+
+
+def test_cluster_logit_table_and_readout_fits():
+    p = 23
+    g = torch.Generator().manual_seed(5)
+    acts = torch.rand(p, p, 4, generator=g)
+    W_L = torch.randn(4, p, generator=g)
+    table = planted_table()
+    logits = trig.cluster_logit_table(acts, W_L, table)
+    assert set(logits) == {3, 5}
+    for k, row in table.items():
+        assert torch.equal(logits[k], trig.cluster_logits(acts, W_L, row["neurons"]))
+    assert torch.allclose(logits[5], acts.reshape(p * p, 4)[:, [3]] @ W_L[[3]])
+    # a cluster whose logits are 2 cos(w_k (a + b - c)) plus noise at other frequencies reads out perfectly
+    a = torch.arange(p).repeat_interleave(p)[:, None].double()
+    b = torch.arange(p).repeat(p)[:, None].double()
+    c = torch.arange(p)[None, :].double()
+    clean = {k: (2.0 * torch.cos(2 * math.pi * k / p * (a + b - c))
+                 + torch.cos(2 * math.pi * (k + 1) / p * (a - c))).float() for k in (3, 5)}
+    fits = trig.readout_fits(clean, p)
+    for k in (3, 5):
+        assert fits[k]["explained"] == pytest.approx(1.0, abs=1e-5)
+        assert float(fits[k]["alphas"][0]) == pytest.approx(2.0, rel=1e-4)
+        assert trig.readout_r2(clean[k], k) == pytest.approx(fits[k]["explained"])
+
+
+def test_sharpening_counts_right_answers_and_margins():
+    labels = torch.tensor([0, 1, 2])
+    one = torch.tensor([[3.0, 0, 0], [0, 0, 1.0], [0, 0, 1.0]])  # 2 of 3 right
+    two = torch.tensor([[0, 1.0, 0], [0, 2.0, 0], [0, 0, 0.5]])  # 2 of 3 right
+    model = torch.eye(3) * 10
+    accuracy, margin = trig.sharpening({3: one, 5: two}, model, labels)
+    assert list(accuracy) == ["k = 3\nalone", "k = 5\nalone", "clusters\nsummed", "whole\nmodel"]
+    assert accuracy["k = 3\nalone"] == pytest.approx(2 / 3)
+    assert accuracy["whole\nmodel"] == 1.0
+    assert accuracy["clusters\nsummed"] == 1.0  # the sum gets all three right
+    assert margin["whole\nmodel"] == pytest.approx(float(trig.top_margin(model).mean()))
+
+
+def test_unembed_phases_put_the_readout_at_twice_the_input_phase():
+    p, k = 113, 7
+    table = planted_table()
+    table[k] = {"neurons": torch.tensor([0, 1, 2]), "waves": {"phase": torch.tensor([0.3, -1.2, 2.9])}}
+    del table[3], table[5]
+    c = torch.arange(p, dtype=torch.float64)
+    # neuron n's W_L row peaks where w c + 2 phi_n = 0
+    W_L = torch.stack([torch.cos(2 * math.pi * k / p * c + 2 * phi) for phi in (0.3, -1.2, 2.9)]).float()
+    twice, readout = trig.unembed_phases(W_L, table)[k]
+    assert ((twice >= 0) & (twice < 2 * math.pi)).all()
+    assert torch.allclose(readout.double(), twice.double(), atol=1e-4)
