@@ -84,12 +84,12 @@ def load_or_train(
 def estimate_train_seconds(config: Config, sample_epochs: int = 100, device: str | torch.device = "cpu") -> float:
     """How long training ``config`` would take on this machine, in seconds: a short run of
     ``sample_epochs`` epochs through the same loop (metrics, checkpoints and all, into a
-    temporary directory that is then deleted), scaled to ``config.epochs``. The progress
+    temporary directory that is then deleted), timed from its first recorded epoch to its
+    last so that start-up does not count, and scaled to ``config.epochs``. The progress
     measures at the end (a few seconds) are not counted."""
     sample = config.replace(epochs=sample_epochs)
+    stamps: list[float] = []
     with tempfile.TemporaryDirectory(prefix="grokking-estimate-") as tmp:
         store.write_config(Path(tmp), sample)
-        start = time.perf_counter()
-        train(sample, Path(tmp), device=device)
-        elapsed = time.perf_counter() - start
-    return elapsed / sample_epochs * config.epochs
+        train(sample, Path(tmp), device=device, on_record=lambda row: stamps.append(time.perf_counter()))
+    return (stamps[-1] - stamps[0]) / sample_epochs * config.epochs

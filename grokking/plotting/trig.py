@@ -263,7 +263,7 @@ def plot_clock(cluster_logits: dict[int, torch.Tensor], model_logits: torch.Tens
     bottom.set_xlim(-1, p)
     bottom.set_xlabel("candidate answer c")
     bottom.set_ylabel("logit (mean over c removed)")
-    bottom.set_title("Logits over c: the three waves agree only at the answer", fontsize=10)
+    bottom.set_title(f"Logits over c: the {len(ks)} clusters' waves agree only at the answer", fontsize=10)
     bottom.legend(loc="lower left", ncols=5, fontsize=8)
     low, high = float(min(total.min(), full.min())), float(max(total.max(), full.max()))
     bottom.set_ylim(low - 0.3 * (high - low), high + 0.2 * (high - low))

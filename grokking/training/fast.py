@@ -228,10 +228,15 @@ def attend(s: Tables, pat: Pattern) -> Attention:
     return Attention(pattern=pattern, vals=vals, S=S)
 
 
+def pre_activations(s: Tables, pat: Pattern, att: Attention) -> torch.Tensor:
+    """The MLP's input at '=' (B, m): S @ T', before the ReLU."""
+    return _gather_sum(s.T, pat.idx, att.vals)
+
+
 def forward(s: Tables, pat: Pattern) -> tuple[Attention, torch.Tensor, torch.Tensor]:
     """(attention, MLP activations at '=' (B, m), last-position logits (B, O))."""
     att = attend(s, pat)
-    hidden = _gather_sum(s.T, pat.idx, att.vals).relu_()  # (B, m) ReLU(S @ T')
+    hidden = pre_activations(s, pat, att).relu_()  # (B, m) ReLU(S @ T')
     logits = _gather_sum(s.U, pat.idx, att.vals).addmm_(hidden, s.W_L)  # (B, O) S @ U' + hidden W_L
     return att, hidden, logits
 

@@ -65,8 +65,9 @@ class Trainer:
         """The fast step's batch-independent products of the current weights."""
         return fast.prepare(self.model)
 
-    def step(self, tables: fast.Tables | None = None) -> tuple[float, float]:
-        """One full-batch AdamW step; returns the loss and accuracy *before* it.
+    def step(self, tables: fast.Tables | None = None, measure: bool = True) -> tuple[float, float] | None:
+        """One full-batch AdamW step; returns the loss and accuracy *before* it (None when
+        ``measure`` is False: the loop records them only every ``eval_every`` epochs).
 
         ``tables`` may be :meth:`tables` of the current weights (when the caller made them
         already, e.g. to evaluate the test split first); they are stale after the step.
@@ -76,6 +77,8 @@ class Trainer:
         for name, param in self.params.items():
             param.grad = grads[name]
         self.optimizer.step()
+        if not measure:
+            return None
         acc = (logits.argmax(-1) == self.train_labels).double().mean()
         return float(loss), float(acc)
 
@@ -226,8 +229,10 @@ def train(
                     last = epoch
             if epoch == last:
                 train_loss, train_acc = trainer.evaluate("train", tables)
-            else:
+            elif record:
                 train_loss, train_acc = trainer.step(tables)
+            else:
+                trainer.step(measure=False)
             if record:
                 row = dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc,
                            test_loss=test_loss, test_acc=test_acc, weight_norm=norm)

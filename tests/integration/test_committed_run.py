@@ -13,6 +13,7 @@ from grokking.model import build_model, model_spec
 from grokking.pipeline import load_or_train
 from grokking.runs import store
 from grokking.training import fast
+from grokking.training.cpu import prepare_process
 from grokking.training.loop import GROK_ACCURACY, train
 
 ROOT = Path(__file__).resolve().parents[2]  # tests/integration/ -> the repository
@@ -93,11 +94,14 @@ def test_first_1000_epochs_reproduce(tmp_path, canonical):
     run_dir = tmp_path / "r"
     run_dir.mkdir()
     (run_dir / "config.json").write_text(config.to_json())
-    torch.set_flush_denormal(True)
+    prepare_process()  # as the CLI does before training
     history = train(config, run_dir, keep_checkpoints=False).history
     committed = json.loads((CANONICAL_RUN / "history.json").read_text())
     n = len(history["epoch"])
     assert committed["epoch"][:n] == history["epoch"]
+    # Known to fail (README, "Which step made which committed result"): the committed run was
+    # made by an earlier build of the previous step, whose float path no current code
+    # reproduces; it failed the same way before the current step (commit b8067fc).
     for key in ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"):
         a, b = torch.tensor(history[key]), torch.tensor(committed[key][:n])
         assert torch.allclose(a, b, rtol=1e-2, atol=1e-3), key

@@ -19,8 +19,9 @@ def test_equivalent_on_trained_weights(canonical, assert_equivalent):
     with torch.no_grad():
         _, cache = model.run_with_cache(data.train_tokens, names_filter="blocks.0.mlp.hook_pre")
         ref_pre = cache["blocks.0.mlp.hook_pre"][:, -1]
-        s = fast._prepare(model)
-        pre = fast._attend(s, data.train_tokens).z_one @ s.W_OI_c
+        s = fast.prepare(model)
+        pat = fast.sparsity_pattern(data.train_tokens, s.n_heads, s.d_vocab)
+        pre = fast.pre_activations(s, pat, fast.attend(s, pat))
     assert (pre - ref_pre).abs().max() <= 1e-6 * ref_pre.abs().max()
     assert int(((pre > 0) != (ref_pre > 0)).sum()) <= 5
     assert_equivalent(model, data.train_tokens, data.train_labels, rtol=5e-2)
