@@ -42,8 +42,3 @@ def and_list(items) -> str:
     if not items:
         return ""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def percent(share: float, digits: int = 0) -> str:
-    """0.85 -> '85%' (``digits`` decimals)."""
-    return f"{100 * share:.{digits}f}%"

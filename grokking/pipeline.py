@@ -26,11 +26,12 @@ from .runs.load import Run, config_key, default_cache_dir, is_finished_run, load
 from .training.loop import train
 
 
-def write_progress(run_dir: str | Path) -> dict[str, torch.Tensor]:
+def write_progress(run_dir: str | Path, run: Run | None = None) -> dict[str, torch.Tensor]:
     """Compute the progress measures of a finished run from its checkpoints, with the final
-    model's key frequencies, and store them in the run. Returns the measures."""
+    model's key frequencies, and store them in the run. Returns the measures.
+    ``run`` is the run already loaded from ``run_dir``, when the caller has it."""
     run_dir = Path(run_dir)
-    keys = RunContext(load_run(run_dir)).key_frequencies
+    keys = RunContext(run or load_run(run_dir)).key_frequencies
     progress = compute_progress(run_dir, keys)
     save_progress(run_dir, progress)
     return progress
@@ -46,8 +47,9 @@ def train_and_measure(config: Config, run_dir: str | Path, *, device: str | torc
     result = train(config, run_dir, device=device, resume=True, on_record=on_record)
     if not result.finished:
         raise store.RunError(f"{run_dir}: training stopped at epoch {result.epoch}")
-    write_progress(run_dir)  # the progress measures the chapters plot, from the checkpoints
-    return load_run(run_dir, device)
+    run = load_run(run_dir, device)
+    write_progress(run_dir, run)  # the progress measures the chapters plot, from the checkpoints
+    return run
 
 
 def load_or_train(

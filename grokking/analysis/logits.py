@@ -70,8 +70,7 @@ def cos_waves(freqs: list[int], s: int, p: int) -> torch.Tensor:
 
 def cos_terms(freqs: list[int], alphas: torch.Tensor, s: int, p: int) -> torch.Tensor:
     """alpha_k cos(w_k (s - c)) over c = 0 .. p-1 for each key frequency: (len(freqs), p)."""
-    c = torch.arange(p)
-    return torch.stack([float(alpha) * cos_sin(k, p, s - c)[0] for k, alpha in zip(freqs, alphas, strict=True)])
+    return torch.as_tensor(alphas, dtype=torch.float32)[:, None] * cos_waves(freqs, s, p)
 
 
 def unembed_product(model) -> torch.Tensor:

@@ -15,8 +15,6 @@ from ..data import split_grid
 from .style import CMAP, DIAGRAM_FILLS, DIAGRAM_LINE, new_figure
 
 _cmap = colormaps[CMAP]
-FILLS = DIAGRAM_FILLS
-LINE = DIAGRAM_LINE
 
 
 def shape_text(shape) -> str:
@@ -41,21 +39,21 @@ def _canvas(width: float, height: float):
 
 
 def _box(ax, x, y, w, h, text, kind="matrix", fontsize=9.5, **text_kw):
-    fill, ink = FILLS[kind]
+    fill, ink = DIAGRAM_FILLS[kind]
     ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0,rounding_size=0.08",
                                 facecolor=fill, edgecolor="none"))
     ax.text(x, y, text, ha="center", va="center", color=ink, fontsize=fontsize, linespacing=1.35, **text_kw)
 
 
-def _arrow(ax, start, end, connection="arc3", color=LINE, width=1.2):
+def _arrow(ax, start, end, connection="arc3", color=DIAGRAM_LINE, width=1.2):
     ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=11, color=color,
                                  linewidth=width, connectionstyle=connection, shrinkA=0, shrinkB=0))
 
 
 def _plus(ax, x, y, r=0.13):
-    ax.add_patch(Circle((x, y), r, facecolor="white", edgecolor=LINE, linewidth=1.2, zorder=3))
-    ax.plot([x - r * 0.6, x + r * 0.6], [y, y], color=LINE, linewidth=1.2, zorder=4)
-    ax.plot([x, x], [y - r * 0.6, y + r * 0.6], color=LINE, linewidth=1.2, zorder=4)
+    ax.add_patch(Circle((x, y), r, facecolor="white", edgecolor=DIAGRAM_LINE, linewidth=1.2, zorder=3))
+    ax.plot([x - r * 0.6, x + r * 0.6], [y, y], color=DIAGRAM_LINE, linewidth=1.2, zorder=4)
+    ax.plot([x, x], [y - r * 0.6, y + r * 0.6], color=DIAGRAM_LINE, linewidth=1.2, zorder=4)
 
 
 # ------------------------------------------------------------------ high level
@@ -75,7 +73,7 @@ def draw_high_level(spec: dict) -> Figure:
          f"Embed: {math_name('W_E')}[token] + {math_name('W_pos')}[position]\n"
          f"{s['n_ctx']} positions × {s['d_model']}", "block", fs)
     # the residual stream: a thick line with two additions
-    ax.plot([xs, xs], [y_emb + 0.3, y_unemb - 0.3], color=LINE, linewidth=2.4, solid_capstyle="butt")
+    ax.plot([xs, xs], [y_emb + 0.3, y_unemb - 0.3], color=DIAGRAM_LINE, linewidth=2.4, solid_capstyle="butt")
     _arrow(ax, (xs, y_unemb - 0.45), (xs, y_unemb - 0.3), width=2.4)
     for y_add, y_block, label in (
         (y_add1, y_add1 - 0.7, f"Attention\n{s['n_heads']} heads × {s['d_head']} dims"),
@@ -93,9 +91,9 @@ def draw_high_level(spec: dict) -> Figure:
          "activation", fs)
 
     ax.text(xs - 0.2, (y_emb + y_unemb) / 2, f"residual stream ({s['n_ctx']} × {s['d_model']})",
-            rotation=90, ha="right", va="center", fontsize=fs, color=LINE)
+            rotation=90, ha="right", va="center", fontsize=fs, color=DIAGRAM_LINE)
     for y, name in ((y_add1 - 0.3, "$x_0$"), (y_add2 - 0.3, "$x_1$"), (y_unemb - 0.55, "$x_2$")):
-        ax.text(xs + 0.1, y - 0.1, name, ha="left", va="center", fontsize=fs, color=LINE)
+        ax.text(xs + 0.1, y - 0.1, name, ha="left", va="center", fontsize=fs, color=DIAGRAM_LINE)
     return fig
 
 
@@ -118,7 +116,7 @@ def draw_detailed(spec: dict) -> Figure:
         _arrow(ax, (x, y0), (x, y1))
 
     for x, title in ((xl, "blocks"), (xm, "matrices and their shapes"), (xr, "collapsed view")):
-        ax.text(x, height - 0.05, title, ha="center", va="top", fontsize=11.5, weight="bold", color=LINE)
+        ax.text(x, height - 0.05, title, ha="center", va="top", fontsize=11.5, weight="bold", color=DIAGRAM_LINE)
 
     # inputs
     y_tok = 0.35
@@ -127,28 +125,28 @@ def draw_detailed(spec: dict) -> Figure:
     y_emb = 1.3
     _box(ax, xl, y_emb, wl, 0.9, "Embed", "block", 11)
     matrix(xm - 0.8, y_emb, "W_E")
-    ax.text(xm, y_emb, "+", ha="center", va="center", fontsize=13, color=LINE)
+    ax.text(xm, y_emb, "+", ha="center", va="center", fontsize=13, color=DIAGRAM_LINE)
     matrix(xm + 0.8, y_emb, "W_pos")
     # tokens fan out to both tables; the two rows looked up are added
     y_fan = y_emb - hm / 2 - 0.2
-    ax.plot([xm, xm], [y_tok + 0.21, y_fan], color=LINE, linewidth=1.2)
-    ax.plot([xm - 0.8, xm + 0.8], [y_fan] * 2, color=LINE, linewidth=1.2)
+    ax.plot([xm, xm], [y_tok + 0.21, y_fan], color=DIAGRAM_LINE, linewidth=1.2)
+    ax.plot([xm - 0.8, xm + 0.8], [y_fan] * 2, color=DIAGRAM_LINE, linewidth=1.2)
     for x in (xm - 0.8, xm + 0.8):
         _arrow(ax, (x, y_fan), (x, y_emb - hm / 2))
-        ax.plot([x, x], [y_emb + hm / 2, y_emb + hm / 2 + 0.2], color=LINE, linewidth=1.2)
-    ax.plot([xm - 0.8, xm + 0.8], [y_emb + hm / 2 + 0.2] * 2, color=LINE, linewidth=1.2)
+        ax.plot([x, x], [y_emb + hm / 2, y_emb + hm / 2 + 0.2], color=DIAGRAM_LINE, linewidth=1.2)
+    ax.plot([xm - 0.8, xm + 0.8], [y_emb + hm / 2 + 0.2] * 2, color=DIAGRAM_LINE, linewidth=1.2)
     _box(ax, xr, y_emb, wr, 0.75,
          f"$x_0$ = {math_name('W_E')}[token] + {math_name('W_pos')}[position]\none {s['d_model']}-vector per position",
          "collapsed", 9.5)
     # attention
     y_qkv, y_pat, y_o = 2.7, 3.75, 4.8
     _box(ax, xl, (y_qkv + y_o) / 2, wl, y_o - y_qkv + hm + 0.2, f"Attention\n{s['n_heads']} heads", "block", 11)
-    ax.plot([xm, xm], [y_emb + hm / 2 + 0.2, y_qkv - hm / 2 - 0.32], color=LINE, linewidth=1.2)
+    ax.plot([xm, xm], [y_emb + hm / 2 + 0.2, y_qkv - hm / 2 - 0.32], color=DIAGRAM_LINE, linewidth=1.2)
     ax.text(xm + 0.08, (y_emb + y_qkv) / 2 - 0.05, f"$x_0$   ({s['n_ctx']} × {s['d_model']})",
-            ha="left", va="center", fontsize=9.5, color=LINE)
+            ha="left", va="center", fontsize=9.5, color=DIAGRAM_LINE)
     for i, name in enumerate(("W_Q", "W_K", "W_V")):
         matrix(xm + (i - 1) * dx, y_qkv, name)
-    ax.plot([xm - dx, xm + dx], [y_qkv - hm / 2 - 0.32] * 2, color=LINE, linewidth=1.2)
+    ax.plot([xm - dx, xm + dx], [y_qkv - hm / 2 - 0.32] * 2, color=DIAGRAM_LINE, linewidth=1.2)
     for i in range(3):
         _arrow(ax, (xm + (i - 1) * dx, y_qkv - hm / 2 - 0.32), (xm + (i - 1) * dx, y_qkv - hm / 2))
     x_pat = xm - dx / 2
@@ -161,7 +159,7 @@ def draw_detailed(spec: dict) -> Figure:
     _arrow(ax, (x_pat, y_pat + 0.275), (xm - 0.25, y_o - hm / 2))
     _arrow(ax, (xm + dx, y_qkv + hm / 2), (xm + 0.25, y_o - hm / 2), "arc3,rad=0.25")
     ax.text(xm + dx + 0.05, y_pat, "values $v$,\nweighted\nby pattern", ha="left", va="center",
-            fontsize=8.5, color=LINE, linespacing=1.2)
+            fontsize=8.5, color=DIAGRAM_LINE, linespacing=1.2)
     _box(ax, xr, (y_qkv + y_pat) / 2 - 0.05, wr, 0.75,
          f"$W_{{QK}}^h = W_Q^h\\,(W_K^h)^T$\n{s['d_model']} × {s['d_model']}, one per head", "collapsed", 9.5)
     _box(ax, xr, (y_pat + y_o) / 2 + 0.2, wr, 0.75,
@@ -171,7 +169,7 @@ def draw_detailed(spec: dict) -> Figure:
     _box(ax, xl, (y_in + y_out) / 2, wl, y_out - y_in + hm + 0.2, f"MLP\n{s['act_fn'].upper()}", "block", 11)
     step(y_o + hm / 2, y_in - hm / 2)
     ax.text(xm + 0.08, (y_o + y_in) / 2, f"$x_1 = x_0$ + attention output   ({s['d_model']} at '=')",
-            ha="left", va="center", fontsize=9.5, color=LINE)
+            ha="left", va="center", fontsize=9.5, color=DIAGRAM_LINE)
     matrix(xm, y_in, "W_in")
     step(y_in + hm / 2, y_act - 0.21)
     _box(ax, xm, y_act, 2.3, 0.42, f"{s['act_fn'].upper()}: {s['d_mlp']} neurons", "activation", 9.5)
@@ -190,7 +188,7 @@ def draw_detailed(spec: dict) -> Figure:
     _box(ax, xr, (y_out + y_u) / 2, wr, 0.75,
          f"$W_L = W_{{out}}\\,W_U$\n{s['d_mlp']} × {s['d_vocab_out']}: neurons → logits", "collapsed", 9.5)
     ax.text(xm + 0.08, (y_out + y_u) / 2, "$x_2 = x_1$ + MLP output", ha="left", va="center",
-            fontsize=9.5, color=LINE)
+            fontsize=9.5, color=DIAGRAM_LINE)
     return fig
 
 

@@ -77,7 +77,6 @@ class Pattern:
     (position 1, h, b_n) = H V + h V + b_n, and the constant row R - 1.
     """
 
-    tokens: torch.Tensor  # (B, 3) the batch it was built for
     batch: int  # B
     nnz: int  # 2H + 1 entries per row
     n_rows: int  # R = 2HV + 1 rows of the tables T', U'
@@ -107,7 +106,7 @@ def sparsity_pattern(tokens: torch.Tensor, n_heads: int, d_vocab: int) -> Patter
     perm = torch.argsort(flat * batch + examples)  # S^T in CSR order: by table row, then example
     counts = torch.bincount(flat, minlength=n_rows)  # (R,) entries per table row
     return Pattern(
-        tokens=tokens, batch=batch, nnz=nnz, n_rows=n_rows,
+        batch=batch, nnz=nnz, n_rows=n_rows,
         crow=torch.arange(0, batch * nnz + 1, nnz, device=device).to(torch.int32),
         col=flat.to(torch.int32), idx=cols, perm=perm, t_idx=examples[perm],
         t_off=torch.cat([counts.new_zeros(1), counts.cumsum(0)[:-1]]),
