@@ -40,6 +40,7 @@ def test_gradients_laid_out_like_parameters():
 
 
 def loss_curves(config, dtype):
+    """Per-epoch training losses of the fast step and of the reference step."""
     data = make_dataset(config)
     fast_trainer = Trainer(config, build_model(config).to(dtype), data)
     hooked_trainer = Trainer(config, build_model(config).to(dtype), data)
@@ -58,11 +59,72 @@ def test_same_loss_curve_as_hooked_transformer_float64():
     assert torch.allclose(fast_losses, hooked_losses, rtol=1e-6, atol=0)
 
 
-def test_same_loss_curve_as_hooked_transformer_float32():
-    # In float32 (how the book trains) rounding differences grow as training
-    # sharpens: HookedTransformer against itself with 1e-7 relative noise on its
-    # gradients drifts by ~1e-4 at epoch 50 and ~1e-3 at epoch 100 (measured), and
-    # by several % by epoch 200. The fast path stays inside that over 100 epochs.
-    fast_losses, hooked_losses = loss_curves(Config(epochs=100), torch.float32)
-    assert torch.allclose(fast_losses[:50], hooked_losses[:50], rtol=2e-4, atol=0)
-    assert torch.allclose(fast_losses, hooked_losses, rtol=3e-3, atol=0)
+# In float32 (how the book trains) both steps round, and training amplifies any rounding
+# difference: two float32 runs drift apart by 1e-4 to 3e-3 over 100 epochs, by an amount
+# that depends on the machine's summation order (3.1e-3 on one CI machine, 1.3e-3 here).
+# A fixed tolerance on that drift tests the machine, not the step. So the float32 tests
+# measure both steps against exact (float64) arithmetic, on the machine running them, and
+# ask that the fast step be no more than FLOAT32_ERROR_RATIO times as far from it as
+# HookedTransformer is. Measured on this project's 2-core machine: the fast step's
+# gradients are 1.5-5x as far as the reference's (it sums the attention output through
+# per-token tables, in a different order), and its loss curve 4.6x at most.
+FLOAT32_ERROR_RATIO = 10
+FLOAT32_ROUNDING = 16 * torch.finfo(torch.float32).eps  # below this, any two sums agree
+
+
+def relative_error(value, exact):
+    return float((value.double() - exact).norm() / exact.norm())
+
+
+def test_float32_gradients_as_close_to_exact_as_hooked_transformers():
+    # At three points of a float64 training run (start, mid-memorisation, loss 5x lower):
+    # the same weights cast to float32, both steps' gradients against float64 gradients.
+    config = Config(epochs=100)
+    data = make_dataset(config)
+    trainer = Trainer(config, build_model(config).to(torch.float64), data)
+    for epoch in range(config.epochs + 1):
+        if epoch in (0, 50, 100):
+            exact = fast.loss_and_grads(trainer.model, data.train_tokens, data.train_labels)[2]
+            model32 = build_model(config)
+            model32.load_state_dict(trainer.model.state_dict())
+            model32.to(torch.float32)
+            fast_grads = fast.loss_and_grads(model32, data.train_tokens, data.train_labels)[2]
+            hooked_loss = fast.cross_entropy_high_precision(
+                fast.reference_last_logits(model32, data.train_tokens), data.train_labels
+            )
+            hooked_loss.backward()
+            for name, param in trainable_parameters(model32).items():
+                fast_error = relative_error(fast_grads[name], exact[name])
+                hooked_error = relative_error(param.grad, exact[name])
+                allowed = max(FLOAT32_ERROR_RATIO * hooked_error, FLOAT32_ROUNDING)
+                assert fast_error <= allowed, (epoch, name, fast_error, hooked_error)
+        if epoch < config.epochs:
+            trainer.step()
+
+
+def test_float32_loss_curve_as_close_to_exact_as_hooked_transformers():
+    # The float64 fast curve stands in for exact arithmetic (it equals HookedTransformer's
+    # to 1e-6, above). At each epoch the float32 fast curve may be FLOAT32_ERROR_RATIO
+    # times as far from it as the float32 reference has been by then.
+    config = Config(epochs=100)
+    data = make_dataset(config)
+    trainers = {
+        "exact": Trainer(config, build_model(config).to(torch.float64), data),
+        "fast": Trainer(config, build_model(config).to(torch.float32), data),
+        "hooked": Trainer(config, build_model(config).to(torch.float32), data),
+    }
+    losses = {name: [] for name in trainers}
+    for _ in range(config.epochs):
+        losses["exact"].append(trainers["exact"].step()[0])
+        losses["fast"].append(trainers["fast"].step()[0])
+        losses["hooked"].append(hooked_step(trainers["hooked"]))
+    exact = torch.tensor(losses["exact"], dtype=torch.float64)
+
+    def drift(name):
+        return (torch.tensor(losses[name], dtype=torch.float64) - exact).abs() / exact
+
+    hooked_so_far = drift("hooked").cummax(0).values
+    assert hooked_so_far[-1] > 1e-5  # float32 really drifted: the bound is not vacuous
+    allowed = (FLOAT32_ERROR_RATIO * hooked_so_far).clamp(min=FLOAT32_ROUNDING)
+    excess = drift("fast") / allowed
+    assert excess.max() <= 1, f"epoch {int(excess.argmax())}: {float(excess.max()):.2f}x the allowed drift"
