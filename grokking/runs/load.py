@@ -29,7 +29,7 @@ class Run:
     path: Path
     config: Config
     model: object  # transformer_lens.HookedTransformer, in eval mode
-    history: dict[str, torch.Tensor]  # 1-D float64 tensors keyed like training.loop.HISTORY_KEYS
+    history: dict[str, torch.Tensor]  # 1-D float64 tensors keyed like store.HISTORY_KEYS
     data: Dataset
 
     @property

@@ -4,7 +4,7 @@ A run directory holds::
 
     config.json          the Config
     model.safetensors    final weights, TransformerLens state-dict names
-    history.json         metrics over training (see grokking.training.loop.HISTORY_KEYS)
+    history.json         metrics over training (keys: HISTORY_KEYS)
     manifest.json        package and torch versions, sha256 of the files above
     progress.safetensors progress measures per checkpoint (optional; see grokking.analysis.progress)
     checkpoints/         weights every `checkpoint_every` epochs and the resume
@@ -39,6 +39,8 @@ CHECKPOINTS = "checkpoints"
 RESUME = "resume.safetensors"
 PROGRESS = "progress.safetensors"
 RUN_FILES = (CONFIG, MODEL, HISTORY)
+# The metrics the training loop records (grokking.training.loop), one list each in history.json.
+HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "weight_norm")
 
 
 class RunError(Exception):

@@ -18,10 +18,10 @@ from ..config import Config
 from ..data import Dataset, make_dataset
 from ..model import build_model, trainable_parameters, weight_norm
 from ..runs import store
+from ..runs.store import HISTORY_KEYS
 from . import fast
 from .cpu import flush_denormals, keep_freed_memory
 
-HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "weight_norm")
 # A run has learned a split once its accuracy there reaches this: "grokked" for the test
 # split. The early-stop rule, the sweeps' result tables and the chapters all use it.
 GROK_ACCURACY = 0.99
