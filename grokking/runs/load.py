@@ -37,9 +37,12 @@ class Run:
         return store.checkpoint_epochs(self.path)
 
     def checkpoint_state(self, epoch: int) -> dict[str, torch.Tensor]:
-        """The state dict saved at ``epoch`` (needs the run's checkpoints/ folder)."""
-        state = store.load_tensors(store.checkpoint_path(self.path, epoch))
-        store.check_weights_match(self.config, state, store.checkpoint_path(self.path, epoch))
+        """The state dict saved at ``epoch`` (needs the run's checkpoints/ folder), checked as
+        the final weights are: a regular file under store.MAX_FILE_BYTES holding exactly the
+        tensors the trainer saves for this config (:func:`store.check_weights_match`)."""
+        path = store.checkpoint_path(self.path, epoch)
+        state = store.load_tensors(path)
+        store.check_weights_match(self.config, state, path)
         return state
 
 
@@ -68,7 +71,8 @@ def require_run(run_dir: str | Path) -> Path:
 
 
 def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> Run:
-    """Load and verify a finished run directory."""
+    """Load and verify a finished run directory (see :func:`store.read_run`: every file is
+    checked against the manifest and its schema before the model is built)."""
     run_dir = require_run(run_dir)
     config, state, history = store.read_run(run_dir)
     model = model_from_state(config, state, device)

@@ -1,7 +1,11 @@
 """The run store: safetensors + JSON, atomic writes, clear errors naming the file."""
 
+import hashlib
+import io
 import json
+import pickle
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,6 +14,8 @@ from grokking.model import build_model, weight_shapes
 from grokking.runs import store
 from grokking.runs.load import is_finished_run, load_run, require_run
 from grokking.training.loop import model_state
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -35,10 +41,60 @@ def test_round_trip_and_strict_load(run_dir, tiny_config):
     assert set(manifest["files"]) == {"config.json", "model.safetensors", "history.json"}
 
 
-def test_no_pickle_anywhere(run_dir):
-    for path in run_dir.iterdir():
-        head = path.read_bytes()[:2]
-        assert head != b"\x80\x02" and not head.startswith(b"PK"), path  # pickle / torch zip
+class Planted:
+    """Unpickling this creates ``marker``: a pickle payload that shows whether anything unpickled it."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def pickle_payloads(marker) -> dict[str, bytes]:
+    zipped, legacy = io.BytesIO(), io.BytesIO()
+    torch.save({"embed.W_E": Planted(marker)}, zipped)
+    torch.save({"embed.W_E": Planted(marker)}, legacy, _use_new_zipfile_serialization=False)
+    return {"pickle": pickle.dumps(Planted(marker)), "torch zip": zipped.getvalue(), "torch legacy": legacy.getvalue()}
+
+
+def set_file(run_dir, name, data):
+    """Replace a run's file and record its sha256 and size in the manifest, as a writer would."""
+    (run_dir / name).write_bytes(data)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_the_planted_payload_is_live(tmp_path):
+    """The control: unpickling the payload does create its marker (so its absence below means something)."""
+    pickle.loads(pickle_payloads(tmp_path / "marker")["pickle"])
+    assert (tmp_path / "marker").exists()
+
+
+@pytest.mark.parametrize("kind", ["pickle", "torch zip", "torch legacy"])
+def test_a_pickled_model_is_refused_unopened(run_dir, tmp_path, kind):
+    marker = tmp_path / "unpickled"
+    set_file(run_dir, "model.safetensors", pickle_payloads(marker)[kind])
+    with pytest.raises(store.RunError, match=r"model\.safetensors: not a valid safetensors file") as err:
+        load_run(run_dir)
+    assert "\n" not in str(err.value)
+    assert not marker.exists(), "the run store unpickled a file"
+    (run_dir / "checkpoints").mkdir()
+    (run_dir / "checkpoints" / "epoch_000020.safetensors").write_bytes(pickle_payloads(marker)[kind])
+    with pytest.raises(store.RunError, match=r"epoch_000020\.safetensors: not a valid safetensors file"):
+        store.load_tensors(run_dir / "checkpoints" / "epoch_000020.safetensors")
+    assert not marker.exists(), "the run store unpickled a checkpoint"
+
+
+def test_no_pickle_in_the_package():
+    """Nothing in grokking/ can unpickle: no torch.load (weights_only or not), no pickle module."""
+    sources = sorted((ROOT / "grokking").rglob("*.py"))
+    assert len(sources) > 10
+    for path in sources:
+        text = path.read_text()
+        for word in ("torch.load", "pickle", "weights_only", "torch.serialization", "from torch import load"):
+            assert word not in text, f"{path.relative_to(ROOT)} uses {word}"
 
 
 @pytest.mark.parametrize("name", ["config.json", "model.safetensors", "history.json", "manifest.json"])
@@ -81,10 +137,17 @@ def test_config_not_matching_weights(run_dir, tiny_config, tmp_path):
         load_run(other)
 
 
-def test_invalid_config_named(run_dir):
-    (run_dir / "config.json").write_text('{"p": 4}')
-    with pytest.raises(store.RunError):
+def test_invalid_config_named(run_dir, tiny_config):
+    # The manifest is rewritten for the new config.json, so the config check itself must fire
+    # (not the sha256 check).
+    set_file(run_dir, "config.json", b'{"p": 4}')
+    with pytest.raises(store.RunError, match=r"config\.json: missing keys: frac_train, split_seed, model_seed") as err:
         load_run(run_dir)
+    assert str(err.value).startswith(f"{run_dir / 'config.json'}: ")
+    set_file(run_dir, "config.json", json.dumps({**tiny_config.to_dict(), "p": 4}).encode())
+    with pytest.raises(store.RunError, match=r"config\.json: invalid config \(p must be a prime") as err:
+        load_run(run_dir)
+    assert "\n" not in str(err.value)
 
 
 def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
