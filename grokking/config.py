@@ -20,11 +20,30 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, fields
 
 
 class ConfigError(ValueError):
     """A configuration value is invalid."""
+
+
+# The bounds every config is checked against, and why each is what it is.
+# p: the model's logits over all p*p pairs are p**3 floats, and the fast step keeps a few
+# such products; at p = 499 that is 0.5 GB per product, the most a laptop holds comfortably.
+# Checking the bound first also keeps the primality test quick.
+P_MAX = 499
+# Seeds go to torch.manual_seed, which takes integers in [0, 2**64); JSON readers in other
+# languages lose precision above 2**53, so the stored seeds stay below that.
+SEED_MAX = 2**53 - 1
+# The history and the checkpoint folder grow with the epochs: at 10**6 epochs, 100,000
+# recorded rows and 10,000 checkpoints (about 10 GB for the default model).
+EPOCHS_MAX = 1_000_000
+# Model widths: the default is 128 / 4 x 32 / 512 (227k weights). Each width is bounded,
+# and so is the whole model: 2**24 weights are 64 MiB in float32, well inside the run
+# store's bound on one file (grokking.runs.store.MAX_FILE_BYTES, 256 MiB).
+WIDTH_MAX = 4096
+WEIGHTS_MAX = 2**24
 
 
 def is_prime(n: int) -> bool:
@@ -81,16 +100,38 @@ class Config:
                 isinstance(value, expected) and not isinstance(value, bool),
                 f"{f.name} must be {f.type}, got {value!r}",
             )
-        need(self.p >= 3 and is_prime(self.p), f"p must be a prime >= 3, got {self.p}")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            need(not isinstance(value, float) or math.isfinite(value), f"{f.name} must be finite, got {value}")
+        need(3 <= self.p <= P_MAX and is_prime(self.p), f"p must be a prime between 3 and {P_MAX}, got {self.p}")
         need(0.0 < self.frac_train < 1.0, f"frac_train must lie in (0, 1), got {self.frac_train}")
+        pairs = self.p * self.p
+        need(
+            1 <= self.n_train <= pairs - 1,
+            f"frac_train {self.frac_train} leaves {self.n_train} of the {pairs} pairs for training "
+            f"and {pairs - self.n_train} for testing; both splits need at least one",
+        )
+        for name in ("split_seed", "model_seed"):
+            need(0 <= getattr(self, name) <= SEED_MAX, f"{name} must lie in [0, 2**53), got {getattr(self, name)}")
         need(self.n_layers == 1, "only one-layer models are supported (n_layers must be 1)")
         need(self.n_ctx == 3, "the task uses exactly three tokens [a, b, =] (n_ctx must be 3)")
         need(self.act_fn == "relu", "only the ReLU MLP is supported (act_fn must be 'relu')")
-        for name in ("d_model", "n_heads", "d_head", "d_mlp", "eval_every", "checkpoint_every"):
-            need(getattr(self, name) >= 1, f"{name} must be >= 1")
-        need(self.epochs >= 0, f"epochs must be >= 0, got {self.epochs}")
+        for names, bound in ((("d_model", "n_heads", "d_head", "d_mlp"), WIDTH_MAX),
+                             (("eval_every", "checkpoint_every"), EPOCHS_MAX)):
+            for name in names:
+                value = getattr(self, name)
+                need(1 <= value <= bound, f"{name} must lie in [1, {bound}], got {value}")
+        need(self.n_weights <= WEIGHTS_MAX,
+             f"the model would have {self.n_weights:,} weights, more than {WEIGHTS_MAX:,}; choose smaller widths")
+        need(0 <= self.epochs <= EPOCHS_MAX, f"epochs must lie in [0, {EPOCHS_MAX}], got {self.epochs}")
         need(self.lr > 0, f"lr must be > 0, got {self.lr}")
         need(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
+        # AdamW's decoupled decay multiplies every weight by (1 - lr * weight_decay) each step.
+        need(
+            self.lr * self.weight_decay < 1,
+            f"lr x weight_decay must be < 1 (each step scales the weights by 1 - lr x weight_decay), "
+            f"got {self.lr:g} x {self.weight_decay:g}",
+        )
         need(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must lie in [0, 1)")
         need(
             self.checkpoint_every % self.eval_every == 0,
@@ -110,6 +151,12 @@ class Config:
     @property
     def equals_token(self) -> int:
         return self.p
+
+    @property
+    def n_weights(self) -> int:
+        """Trainable weights: embeddings, attention (Q, K, V, O), MLP in and out, unembedding."""
+        attention = 4 * self.n_heads * self.d_head * self.d_model
+        return (self.d_vocab + self.n_ctx + self.d_vocab_out) * self.d_model + attention + 2 * self.d_model * self.d_mlp
 
     @property
     def n_train(self) -> int:

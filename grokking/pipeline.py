@@ -21,7 +21,7 @@ import torch
 from .analysis.context import RunContext
 from .analysis.progress import compute_progress, save_progress
 from .config import Config
-from .runs import store
+from .runs import claim, store
 from .runs.load import Run, config_key, default_cache_dir, is_finished_run, load_run, require_run
 from .training.loop import train
 
@@ -42,13 +42,19 @@ def train_and_measure(config: Config, run_dir: str | Path, *, device: str | torc
     """Train ``config`` into ``run_dir`` (resuming what is there), then write its progress
     measures; the finished run. ``run_dir`` gets its ``config.json`` if it has none."""
     run_dir = Path(run_dir)
-    if not (run_dir / store.CONFIG).exists():
-        store.write_config(run_dir, config)
-    result = train(config, run_dir, device=device, resume=True, on_record=on_record)
-    if not result.finished:
-        raise store.RunError(f"{run_dir}: training stopped at epoch {result.epoch}")
-    run = load_run(run_dir, device)
-    write_progress(run_dir, run)  # the progress measures the chapters plot, from the checkpoints
+    with claim.claim(run_dir):  # one writer at a time (two chapters retraining at once)
+        if is_finished_run(run_dir):  # the other writer finished it meanwhile
+            return load_run(run_dir, device)
+        state = claim.run_state(run_dir)
+        if state not in (claim.EMPTY, claim.STARTED, claim.INTERRUPTED):
+            raise store.RunError(f"{run_dir}: holds a {state} run, not one to continue; move it away")
+        if state == claim.EMPTY:
+            store.write_config(run_dir, config)
+        result = train(config, run_dir, device=device, resume=True, on_record=on_record)
+        if not result.finished:
+            raise store.RunError(f"{run_dir}: training stopped at epoch {result.epoch}")
+        run = load_run(run_dir, device)
+        write_progress(run_dir, run)  # the progress measures the chapters plot, from the checkpoints
     return run
 
 

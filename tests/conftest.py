@@ -34,6 +34,10 @@ def canonical():
 @pytest.fixture(autouse=True)
 def _deterministic_threads():
     torch.manual_seed(0)
+    yield
+    # The CLI's train and sweep set this for their whole process (grokking.training.cpu);
+    # a test that calls cli.main in process must not hand it to the next test.
+    torch.set_flush_denormal(False)
 
 
 class Float64Watch(TorchDispatchMode):

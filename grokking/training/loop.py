@@ -8,13 +8,14 @@ test metrics and weight norm from the same weights. Everything is recorded every
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from ..config import Config
+from ..config import Config, ConfigError
 from ..data import Dataset, make_dataset
 from ..model import build_model, trainable_parameters, weight_norm
 from ..runs import store
@@ -26,6 +27,26 @@ from .cpu import flush_denormals, keep_freed_memory
 # split. The early-stop rule, the sweeps' result tables and the chapters all use it.
 GROK_ACCURACY = 0.99
 EARLY_STOP_PATIENCE = 1000  # epochs at or above GROK_ACCURACY before a sweep run stops early
+
+
+class TrainingFailed(store.RunError):
+    """Training produced a non-finite loss; the run is marked failed (never finished)."""
+
+
+def _check_finite(run_dir: Path, row: dict) -> None:
+    """Stop a run whose loss is no longer a number: record why in ``failed.json`` and raise.
+
+    The run keeps its last resume state, but ``--resume`` refuses it: resuming would
+    replay the same arithmetic into the same non-finite loss.
+    """
+    bad = [key for key in ("train_loss", "test_loss", "weight_norm") if not math.isfinite(row[key])]
+    if not bad:
+        return
+    epoch = row["epoch"]
+    reason = f"non-finite {', '.join(bad)} at epoch {epoch}"
+    store.atomic_write_json(run_dir / store.FAILED, {"epoch": epoch, "reason": reason})
+    raise TrainingFailed(f"{run_dir}: training failed: {reason} (a smaller lr may help); "
+                         f"details in {run_dir / store.FAILED}")
 
 
 def empty_history() -> dict[str, list]:
@@ -170,14 +191,29 @@ def _save_resume(run_dir: Path, trainer: Trainer, epoch: int, history: dict) -> 
 def _load_resume(run_dir: Path, trainer: Trainer) -> tuple[int, dict]:
     path = run_dir / store.CHECKPOINTS / store.RESUME
     tensors, metadata = store.load_tensors_with_metadata(path)
-    if Config.from_json(metadata.get("config", "{}")) != trainer.config:
+    try:
+        config = Config.from_json(metadata.get("config", "{}"))
+    except ConfigError as exc:
+        raise store.RunError(f"{path}: resume state has an invalid config ({exc})") from None
+    if config != trainer.config:
         raise store.RunError(f"{path}: resume state was written for a different config")
-    trainer.load_state_tensors(tensors)
+    missing = sorted({f"history.{key}" for key in HISTORY_KEYS} - set(tensors))
+    epoch = metadata.get("epoch", "")
+    if missing or not epoch.isdigit():
+        raise store.RunError(f"{path}: not a resume state of this project "
+                             f"({'missing ' + ', '.join(missing) if missing else 'no epoch'})")
+    try:
+        trainer.load_state_tensors(tensors)
+    except (RuntimeError, KeyError, ValueError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise store.RunError(f"{path}: resume state does not fit the model ({reason})") from None
     history = {}
     for key in HISTORY_KEYS:
         values = tensors[f"history.{key}"].tolist()
         history[key] = [int(v) for v in values] if key == "epoch" else values
-    return int(metadata["epoch"]), history
+    if len({len(v) for v in history.values()}) != 1 or (history["epoch"] and history["epoch"][-1] >= int(epoch)):
+        raise store.RunError(f"{path}: resume state's history does not match its epoch {epoch}")
+    return int(epoch), history
 
 
 def train(
@@ -236,6 +272,7 @@ def train(
             if record:
                 row = dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc,
                            test_loss=test_loss, test_acc=test_acc, weight_norm=norm)
+                _check_finite(run_dir, row)
                 for key in HISTORY_KEYS:
                     history[key].append(row[key])
                 if on_record is not None:

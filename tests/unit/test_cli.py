@@ -1,5 +1,9 @@
 """Command line: one-line errors with exit status 2, nothing overwritten, info summary."""
 
+import hashlib
+import json
+import os
+
 import pytest
 
 from grokking.cli import main
@@ -13,8 +17,8 @@ def run_cli(capsys, *argv):
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["train", "--p", "4"], "p must be a prime >= 3"),
-    (["train", "--p", "2"], "p must be a prime >= 3"),
+    (["train", "--p", "4"], "p must be a prime between 3 and 499"),
+    (["train", "--p", "2"], "p must be a prime between 3 and 499"),
     (["train", "--frac-train", "1.2"], "frac_train must lie in (0, 1)"),
     (["train", "--frac-train", "0"], "frac_train must lie in (0, 1)"),
     (["train", "--epochs", "ten"], "invalid int value"),
@@ -78,9 +82,17 @@ def test_info_on_damaged_run(capsys, tmp_path):
     assert run_cli(capsys, "train", "--out", str(run), "--p", "7", "--epochs", "20")[0] == 0
     (run / "history.json").write_text("{}")
     code, _, err = run_cli(capsys, "info", str(run))
+    assert (code, err) == (1, f"grokking: error: {run / 'history.json'}: altered (sha256 does not match "
+                              "manifest.json)\n") or ("history.json" in err and code == 1), err
+    # the same damage with the manifest updated to match: the history's own check is reached
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["files"]["history.json"] = {"sha256": hashlib.sha256(b"{}").hexdigest(), "bytes": 2}
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    code, _, err = run_cli(capsys, "info", str(run))
     assert code == 1
     assert err.count("\n") == 1
-    assert "history.json: " in err
+    assert err.startswith(f"grokking: error: {run / 'history.json'}: ")
+    assert "sha256" not in err
 
 
 def test_figures_needs_out_and_a_run(capsys, tmp_path):
@@ -93,3 +105,59 @@ def test_figures_needs_out_and_a_run(capsys, tmp_path):
     assert err.count("\n") == 1
     assert "no finished run at" in err
     assert not (tmp_path / "figs").exists()
+
+
+def test_non_finite_loss_stops_the_run_marked_failed(capsys, tmp_path):
+    out = tmp_path / "r"
+    code, _, err = run_cli(capsys, "train", "--out", str(out), "--p", "7", "--epochs", "50",
+                           "--weight-decay", "0", "--lr", "1e30")
+    assert code == 1
+    assert err.splitlines()[-1].startswith(f"grokking: error: {out}: training failed: non-finite")
+    assert not (out / store.MANIFEST).exists()  # never finished
+    assert json.loads((out / store.FAILED).read_text())["epoch"] == 10  # the first recorded epoch after 0
+    code, _, err = run_cli(capsys, "train", "--out", str(out), "--resume")
+    assert code == 2
+    assert "resuming would fail again" in err
+    assert run_cli(capsys, "train", "--out", str(out), "--p", "7", "--epochs", "20", "--force")[0] == 0
+    assert (out / store.MANIFEST).exists() and not (out / store.FAILED).exists()
+
+
+def test_force_refuses_a_lone_config_and_a_run_beside_other_files(capsys, tmp_path):
+    out = tmp_path / "r"
+    assert run_cli(capsys, "train", "--out", str(out), "--p", "7", "--epochs", "20")[0] == 0
+    (out / "notes.txt").write_text("mine")
+    code, _, err = run_cli(capsys, "train", "--out", str(out), "--p", "7", "--epochs", "20", "--force")
+    assert code == 2
+    assert "would have deleted notes.txt" in err
+    assert (out / "notes.txt").read_text() == "mine" and (out / store.MANIFEST).exists()
+
+
+def test_unexpected_error_is_one_line_unless_debugging(capsys, tmp_path, monkeypatch):
+    from grokking import cli
+
+    def broken(_args):
+        raise ZeroDivisionError("planted")
+
+    monkeypatch.setattr(cli, "cmd_info", broken)
+    code, _, err = run_cli(capsys, "info", str(tmp_path))
+    assert code == 1
+    assert err == ("grokking: internal error: ZeroDivisionError: planted "
+                   "(run again with --debug or GROKKING_DEBUG=1 to see the traceback)\n")
+    with pytest.raises(ZeroDivisionError):
+        main(["--debug", "info", str(tmp_path)])
+    monkeypatch.setenv("GROKKING_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        main(["info", str(tmp_path)])
+
+
+def test_a_second_writer_is_refused_while_a_run_trains(capsys, tmp_path):
+    from grokking.runs.lock import RunLock
+
+    out = tmp_path / "r"
+    assert run_cli(capsys, "train", "--out", str(out), "--p", "7", "--epochs", "20")[0] == 0
+    with RunLock(out):
+        code, _, err = run_cli(capsys, "train", "--out", str(out), "--p", "7", "--epochs", "20", "--force")
+        assert code == 1
+        assert f"{out} is being written by process {os.getpid()}" in err
+    assert not (out / ".lock").exists()
+    assert run_cli(capsys, "train", "--out", str(out), "--p", "7", "--epochs", "20", "--force")[0] == 0
