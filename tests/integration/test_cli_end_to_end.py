@@ -1,5 +1,6 @@
 """The command line end to end: a real process stopped by SIGINT and resumed, a tiny sweep, the committed run."""
 
+import hashlib
 import json
 import os
 import signal
@@ -9,10 +10,12 @@ import time
 from pathlib import Path
 
 from grokking.cli import main
+from grokking.runs import store
 
 ROOT = Path(__file__).resolve().parents[2]  # tests/integration/ -> the repository
 CANONICAL_RUN = ROOT / "runs" / "canonical"
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))  # the package of this checkout, wherever pytest runs
+SIGINT_EPOCHS = 600  # the default model at p = 23: under 10 s a run here, long enough to stop it part-way
 
 
 def run_cli(capsys, *argv):
@@ -21,25 +24,63 @@ def run_cli(capsys, *argv):
     return code, out, err
 
 
-def test_cli_sigint_saves_and_resume_finishes(tmp_path):
-    out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "grokking", "train", "--p", "23", "--epochs", "3000", "--out", str(out)]
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _file_hashes(run_dir: Path) -> dict[str, str]:
+    """sha256 of every file under ``run_dir``, by path relative to it."""
+    return {str(f.relative_to(run_dir)): hashlib.sha256(f.read_bytes()).hexdigest()
+            for f in sorted(run_dir.rglob("*")) if f.is_file()}
+
+
+def test_cli_sigint_then_resume_ends_bit_identical_to_an_uninterrupted_run(tmp_path):
+    train = [sys.executable, "-m", "grokking", "train", "--p", "23", "--epochs", str(SIGINT_EPOCHS)]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    straight = subprocess.run([*train, "--out", str(whole)], env=ENV, capture_output=True, text=True, timeout=300)
+    assert straight.returncode == 0, straight.stderr
+
+    proc = subprocess.Popen([*train, "--out", str(cut)], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     deadline = time.time() + 120
-    while not (out / "checkpoints" / "epoch_000100.safetensors").exists():
+    while not (cut / "checkpoints" / "epoch_000100.safetensors").exists():
         assert proc.poll() is None and time.time() < deadline, proc.communicate()
-        time.sleep(0.2)
+        time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, err  # stopped part-way (not finished before the signal came)
     assert "Traceback" not in err
     assert "--resume" in err
-    assert (out / "checkpoints" / "resume.safetensors").exists()
-    assert not (out / "model.safetensors").exists()
-    done = subprocess.run([*cmd, "--resume"], env=ENV, capture_output=True, text=True, timeout=600)
+    assert (cut / "checkpoints" / "resume.safetensors").exists()
+    assert not (cut / "model.safetensors").exists()
+    before = {f.name: (f.stat().st_ino, f.stat().st_mtime_ns) for f in (cut / "checkpoints").glob("epoch_*")}
+    assert max(int(name[len("epoch_"):-len(".safetensors")]) for name in before) < SIGINT_EPOCHS
+
+    done = subprocess.run([*train, "--out", str(cut), "--resume"], env=ENV, capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stderr
-    history = json.loads((out / "history.json").read_text())
-    assert history["epoch"][-1] == 3000
+    assert json.loads((cut / "history.json").read_text())["epoch"][-1] == SIGINT_EPOCHS
+    # it went on from where it stopped: the checkpoints written before the signal are the same files
+    # (training again from epoch 0 would have replaced them, and ended with the same bytes)
+    after = {name: ((cut / "checkpoints" / name).stat().st_ino, (cut / "checkpoints" / name).stat().st_mtime_ns)
+             for name in before}
+    assert after == before
+    # every file the finished run holds (weights, history, progress, config, checkpoints, manifest)
+    # is the same, bit for bit
+    hashes, reference = _file_hashes(cut), _file_hashes(whole)
+    assert {"model.safetensors", "history.json", "progress.safetensors", "manifest.json"} <= set(reference)
+    assert hashes == reference
+
+
+def test_final_weights_file_bytes_do_not_depend_on_chance(tmp_path, tiny_config):
+    """write_final of the same run, 20 times: the same model.safetensors and manifest.json bytes."""
+    from grokking.model import build_model
+    from grokking.training.loop import empty_history, model_state
+
+    state = model_state(build_model(tiny_config))
+    history = {key: [0, 1] if key == "epoch" else [0.5, 0.25] for key in empty_history()}
+    blobs = set()
+    for i in range(20):
+        store.write_final(tmp_path / str(i), tiny_config, state, history)
+        blobs.add(((tmp_path / str(i) / "model.safetensors").read_bytes(),
+                   (tmp_path / str(i) / "manifest.json").read_bytes()))
+    assert len(blobs) == 1
 
 
 def _cli(*args):

@@ -7,7 +7,9 @@ kernelspec of its own. Each ``book/*.ipynb`` that ``_toc.yml`` lists is then
 executed with nbclient in that kernel, from an empty working folder outside the
 clone, with ``grokking`` not importable and ``GROKKING_REPO`` pointing at the
 clone (a ``file://`` URL): the notebook's first cell must clone and install the
-package and its dependencies itself, exactly as it does in Colab.
+package and its dependencies itself, exactly as it does in Colab. The cell clones
+the release tag ``v<version>``; the clone gets that tag on its HEAD (moved there if
+this repository already has one), so the cell's own default ref is what is tested.
 
 pip uses the machine's own configuration; where torch==2.13.0 would come from
 PyPI (a multi-GB CUDA build), set ``PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu``
@@ -16,6 +18,7 @@ as the workflows do.
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -63,7 +66,8 @@ def pins(requirements: Path, names: list[str]) -> list[str]:
 def clean_env(venv: Path, **extra: str) -> dict[str, str]:
     """The environment of a fresh session: the venv first on PATH, nothing that points at this checkout."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "JUPYTER_PATH", "GROKKING_REPO")}
+           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "JUPYTER_PATH", "GROKKING_REPO", "GROKKING_REF",
+                        "GROKKING_RUNS")}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra)
     return env
@@ -76,11 +80,22 @@ def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     return result
 
 
+def package_version(clone: Path) -> str:
+    """``grokking.__version__`` as the clone's source sets it."""
+    for node in ast.parse((clone / "grokking" / "__init__.py").read_text()).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["__version__"]:
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{clone} sets no grokking.__version__")
+
+
 def make_clone(dest: Path) -> Path:
-    """A clone of this repository, checked out at its current HEAD commit."""
+    """A clone of this repository at its current HEAD commit, with the release tag the setup cell clones on it."""
     head = run(["git", "rev-parse", "HEAD"], cwd=ROOT).stdout.strip()
     run(["git", "clone", "--quiet", "--no-checkout", str(ROOT), str(dest)])
     run(["git", "checkout", "--quiet", "--detach", head], cwd=dest)
+    tag = f"v{package_version(dest)}"  # what the committed cells clone (tools/pair_chapters.py)
+    run(["git", "-c", "user.name=test", "-c", "user.email=test@localhost", "tag", "--force", "--annotate",
+         "--message", "release (test)", tag, head], cwd=dest)
     return dest
 
 
@@ -142,9 +157,10 @@ def test_notebook_runs_in_a_fresh_colab_like_environment(page, fresh, tmp_path):
     first = next(c for c in nb.cells if c.cell_type == "code")
     if not first.source.startswith(SETUP_MARK):
         pytest.fail(f"{path.name}: the first code cell is not the setup cell: run `make pair`", pytrace=False)
-    if "GROKKING_REPO" not in first.source:
-        pytest.fail(f"{path.name}: the setup cell predates GROKKING_REPO: run `make pair` and commit",
-                    pytrace=False)
+    tag = f"v{package_version(clone)}"
+    if "GROKKING_REPO" not in first.source or f'"GROKKING_REF", "{tag}"' not in first.source:
+        pytest.fail(f"{path.name}: the setup cell does not clone {tag} (or predates GROKKING_REPO): "
+                    "run `make pair` and commit", pytrace=False)
 
     # Each notebook starts as a new Colab session would: no grokking anywhere.
     run([str(venv / "bin" / "python"), "-m", "pip", "uninstall", "--quiet", "--yes", "grokking"],

@@ -2,8 +2,10 @@
 
 import math
 
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 import torch
-from matplotlib.figure import Figure
 
 from grokking.analysis import attention
 from grokking.analysis.context import RunContext
@@ -42,10 +44,42 @@ def test_every_writeup_figure_is_registered():
     assert set(ATTENTION_FIGURES) | set(NEURON_FIGURES) <= set(RUN_FIGURES)
 
 
-def test_attention_and_neuron_figures_draw_from_a_planted_context():
+# ------------------------------------------------------------------ what a figure drew
+def panels(fig) -> list:
+    """The axes of ``fig`` that show an image (not the colour bars), in drawing order."""
+    return [ax for ax in fig.axes if ax.images]
+
+
+def image(ax) -> np.ndarray:
+    """The data of the first image on ``ax`` (masked entries as NaN)."""
+    return np.ma.filled(np.ma.asarray(ax.images[0].get_array(), dtype=float), np.nan)
+
+
+def bar_heights(ax, container: int = 0) -> np.ndarray:
+    return np.array([bar.get_height() for bar in ax.containers[container]])
+
+
+def assert_drawn(drawn, expected) -> None:
+    """What the figure holds equals what it was given (float32 drawing precision; NaN where NaN)."""
+    expected = expected.detach().double().numpy() if isinstance(expected, torch.Tensor) else expected
+    np.testing.assert_allclose(np.asarray(drawn, dtype=float), np.asarray(expected, dtype=float),
+                               rtol=1e-5, atol=1e-6, equal_nan=True)
+
+
+def colorbars(fig) -> list:
+    return [ax for ax in fig.axes if getattr(ax, "_colorbar", None) is not None]
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """(the planted context, {name: its figure}) for the attention and neuron figures."""
     ctx = planted_context()
-    for name in ATTENTION_FIGURES + NEURON_FIGURES:
-        assert isinstance(RUN_FIGURES[name](ctx), Figure), name
+    yield ctx, {name: RUN_FIGURES[name](ctx) for name in ATTENTION_FIGURES + NEURON_FIGURES}
+    plt.close("all")
+
+
+def test_planted_context_analyses():
+    ctx = planted_context()
     # the planted heads vary at frequencies 1, 2, 3, 4; the key frequencies are 1 and 2
     shares = attention.head_key_shares(ctx.attention_to_a, ctx.basis, [1, 2])
     assert torch.allclose(shares, torch.tensor([1.0, 1.0, 0.0, 0.0]), atol=1e-5)
@@ -53,6 +87,109 @@ def test_attention_and_neuron_figures_draw_from_a_planted_context():
     # each planted neuron is explained by its own frequency
     assert ctx.cluster_sizes == dict.fromkeys(range(1, 9), 1)
     assert ctx.n_unexplained_neurons == 0
+
+
+def test_attention_heads_figure_draws_each_planted_head(planted):
+    ctx, figs = planted
+    fig = figs["attention_for_each_head_from_a_to_equals"]
+    maps = panels(fig)
+    assert len(maps) == 4 and len(colorbars(fig)) == 4
+    for h, ax in enumerate(maps):
+        assert image(ax).shape == (ctx.p, ctx.p)
+        assert_drawn(image(ax), ctx.attention_to_a[h])
+        assert ax.get_title() == f"Head {h}"
+        assert ax.images[0].get_clim() == pytest.approx((float(ctx.attention_to_a.min()),
+                                                         float(ctx.attention_to_a.max())))  # one scale
+
+
+def test_attention_head_figure_draws_the_map_and_its_mean_over_b(planted):
+    ctx, figs = planted
+    fig = figs["attention_for_head_0_from_a_to_equals"]
+    (left,) = panels(fig)
+    assert_drawn(image(left), ctx.attention_to_a[0])
+    assert "Head 0" in left.get_title()
+    right = next(ax for ax in fig.axes if ax.lines)
+    assert_drawn(right.lines[0].get_ydata(), ctx.attention_to_a[0].mean(dim=1))
+    # head 0 was planted as 0.5 + 0.3 cos(2 pi a / p), the same for every b
+    assert_drawn(right.lines[0].get_ydata(), 0.5 + 0.3 * np.cos(2 * np.pi * np.arange(ctx.p) / ctx.p))
+
+
+@pytest.mark.parametrize(("name", "grid", "what", "peaks"), [
+    ("attention_head_0_fourier", lambda ctx: ctx.attention_to_a[0], "Head 0", [(1, 0)]),
+    ("2d_fourier_transform_of_neuron_0", lambda ctx: ctx.neuron_acts[:, :, 0], "Neuron 0", [(1, 0), (0, 1)]),
+])
+def test_fourier_2d_figures_draw_the_planted_frequencies(planted, name, grid, what, peaks):
+    ctx, figs = planted
+    fig = figs[name]
+    full, zoom = panels(fig)
+    spectrum = ctx.fourier_spectrum_2d(grid(ctx))
+    K = (ctx.p - 1) // 2
+    assert image(full).shape == (K + 1, K + 1)
+    assert image(zoom).shape == (1 + 2 * len(ctx.key_frequencies),) * 2
+    assert_drawn(image(full), spectrum["by_frequency"])
+    assert_drawn(image(zoom), spectrum["zoom"])
+    assert np.isnan(image(full)[0, 0])  # the mean is left blank
+    # head 0 varies at frequency 1 over a only; neuron 0 = relu(cos a + cos b) at frequency 1 in each
+    values = np.nan_to_num(image(full), nan=-1)
+    largest = {tuple(int(i) for i in np.unravel_index(j, values.shape)) for j in values.argsort(None)[-len(peaks):]}
+    assert largest == set(peaks)
+    assert [t.get_text() for t in full.get_xticklabels()] == ["const", "1", "2"]
+    assert full.get_title().startswith(what)
+    assert len(colorbars(fig)) == 2
+
+
+def test_attention_scores_figure_draws_the_score_and_its_spectrum(planted):
+    ctx, figs = planted
+    fig = figs["attention_head_0_scores"]
+    left, right = fig.axes
+    assert_drawn(left.lines[0].get_ydata(), ctx.attention_scores_to_a[:, 0])
+    heights = bar_heights(right)
+    assert_drawn(heights, ctx.score_frequency_norms(0))
+    assert len(heights) == (ctx.p - 1) // 2
+    assert heights.argmax() == 0  # frequency 1: head 0 was planted as a cosine of frequency 1
+    assert sorted(t.get_text() for t in right.texts) == ["1", "2"]  # the key frequencies, labelled
+    assert "Head 0" in left.get_title()
+
+
+def test_key_share_figure_draws_the_planted_shares(planted):
+    _, figs = planted
+    (ax,) = figs["attention_key_frequency_share"].axes
+    assert_drawn(bar_heights(ax), [1.0, 1.0, 0.0, 0.0])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["head 0", "head 1", "head 2", "head 3"]
+    assert ax.get_title().endswith("1, 2")
+
+
+def test_neuron_figure_draws_the_first_five_neurons(planted):
+    ctx, figs = planted
+    fig = figs["first_5_neuron_activations"]
+    maps = panels(fig)
+    assert len(maps) == 5 and len(colorbars(fig)) == 5
+    for n, ax in enumerate(maps):
+        assert image(ax).shape == (ctx.p, ctx.p)
+        assert_drawn(image(ax), ctx.neuron_acts[:, :, n])
+        assert ax.get_title() == f"Neuron {n}"
+
+
+def test_neuron_cluster_figures_count_the_planted_clusters(planted):
+    ctx, figs = planted
+    fig = figs["neuron_clusters"]
+    left = next(ax for ax in fig.axes if ax.lines and not ax.images)
+    (right,) = panels(fig)
+    shares = ctx.neuron_frequency_shares
+    assert_drawn(left.lines[0].get_ydata(), shares.max(dim=1).values.sort(descending=True).values)
+    assert_drawn(image(right), shares[ctx.neuron_order])
+    assert image(right).shape == (8, (ctx.p - 1) // 2)
+    assert "8 of 8 neurons above it" in [t.get_text() for t in left.get_legend().get_texts()]
+
+    (ax,) = figs["neuron_cluster_sizes"].axes
+    assert_drawn(bar_heights(ax), [1] * 8 + [0])
+    assert [t.get_text() for t in ax.get_xticklabels()] == [str(k) for k in range(1, 9)] + ["none"]
+    assert ax.get_legend() is not None  # frequencies 3 .. 8 are not key frequencies
+
+
+@pytest.mark.parametrize("name", ATTENTION_FIGURES + NEURON_FIGURES)
+def test_planted_figures_have_legible_labels(planted, name, overlapping_texts):
+    assert overlapping_texts(planted[1][name]) == []
 
 
 def test_sweep_figures_without_results_are_none(tmp_path):
