@@ -60,16 +60,20 @@ def test_same_loss_curve_as_hooked_transformer_float64():
 
 
 # In float32 (how the book trains) both steps round, and training amplifies any rounding
-# difference: two float32 runs drift apart by 1e-4 to 3e-3 over 100 epochs, by an amount
-# that depends on the machine's summation order (3.1e-3 on one CI machine, 1.3e-3 here).
-# A fixed tolerance on that drift tests the machine, not the step. So the float32 tests
-# measure both steps against exact (float64) arithmetic, on the machine running them, and
-# ask that the fast step be no more than FLOAT32_ERROR_RATIO times as far from it as
-# HookedTransformer is. Measured on this project's 2-core machine: the fast step's
-# gradients are 1.5-5x as far as the reference's (it sums the attention output through
-# per-token tables, in a different order), and its loss curve 4.6x at most.
+# difference chaotically once memorisation starts (~epoch 20): by epoch 100 a float32 run is
+# 1e-4 to 3e-3 away from exact arithmetic, by an amount that changes from run to run for
+# HookedTransformer itself (2.7e-4, 5.0e-4 and 1.8e-3 in three runs of one process here:
+# its reductions are not deterministic) and from machine to machine for both steps. No
+# per-epoch bound past that point tests the step rather than chance (a fixed 3e-3 bound on
+# fast against HookedTransformer failed on a CI machine at 3.1e-3). So float32 is checked
+# where it is deterministic: the gradients at points along a run, against float64, next to
+# HookedTransformer's own float32 error on the same weights; and the loss curve before the
+# chaos sets in. Measured here: the fast step's gradients are 1.5-5x as far from float64 as
+# the reference's (it sums the attention output through per-token tables, in another order).
 FLOAT32_ERROR_RATIO = 10
 FLOAT32_ROUNDING = 16 * torch.finfo(torch.float32).eps  # below this, any two sums agree
+CALM_EPOCHS = 20  # before memorisation amplifies rounding: float32 stays within 1e-6 of exact
+CALM_DRIFT = 1e-5  # measured here at epoch 19: fast 9e-7, HookedTransformer 1.5e-7
 
 
 def relative_error(value, exact):
@@ -102,29 +106,13 @@ def test_float32_gradients_as_close_to_exact_as_hooked_transformers():
             trainer.step()
 
 
-def test_float32_loss_curve_as_close_to_exact_as_hooked_transformers():
-    # The float64 fast curve stands in for exact arithmetic (it equals HookedTransformer's
-    # to 1e-6, above). At each epoch the float32 fast curve may be FLOAT32_ERROR_RATIO
-    # times as far from it as the float32 reference has been by then.
-    config = Config(epochs=100)
+def test_float32_loss_curve_stays_with_exact_until_memorisation_amplifies_rounding():
+    config = Config(epochs=CALM_EPOCHS)
     data = make_dataset(config)
-    trainers = {
-        "exact": Trainer(config, build_model(config).to(torch.float64), data),
-        "fast": Trainer(config, build_model(config).to(torch.float32), data),
-        "hooked": Trainer(config, build_model(config).to(torch.float32), data),
-    }
-    losses = {name: [] for name in trainers}
-    for _ in range(config.epochs):
-        losses["exact"].append(trainers["exact"].step()[0])
-        losses["fast"].append(trainers["fast"].step()[0])
-        losses["hooked"].append(hooked_step(trainers["hooked"]))
-    exact = torch.tensor(losses["exact"], dtype=torch.float64)
-
-    def drift(name):
-        return (torch.tensor(losses[name], dtype=torch.float64) - exact).abs() / exact
-
-    hooked_so_far = drift("hooked").cummax(0).values
-    assert hooked_so_far[-1] > 1e-5  # float32 really drifted: the bound is not vacuous
-    allowed = (FLOAT32_ERROR_RATIO * hooked_so_far).clamp(min=FLOAT32_ROUNDING)
-    excess = drift("fast") / allowed
-    assert excess.max() <= 1, f"epoch {int(excess.argmax())}: {float(excess.max()):.2f}x the allowed drift"
+    exact_trainer = Trainer(config, build_model(config).to(torch.float64), data)
+    fast_trainer = Trainer(config, build_model(config).to(torch.float32), data)
+    exact = torch.tensor([exact_trainer.step()[0] for _ in range(config.epochs)], dtype=torch.float64)
+    fast32 = torch.tensor([fast_trainer.step()[0] for _ in range(config.epochs)], dtype=torch.float64)
+    drift = (fast32 - exact).abs() / exact
+    assert exact[-1] < 0.99 * exact[0]  # it is training
+    assert drift.max() <= CALM_DRIFT, f"epoch {int(drift.argmax())}: {float(drift.max()):.1e} from exact"
