@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .plotting.interactive import page_html
+
 RUNS_ENV = "GROKKING_RUNS"
 DEFAULT_RUNS = Path("..") / "runs"  # relative to a chapter's working directory, book/
 
@@ -42,3 +44,19 @@ def and_list(items) -> str:
     if not items:
         return ""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+class Interactive:
+    """A Plotly figure as a chapter output (Jupyter shows it through ``_repr_html_``): its div
+    and script, drawn by the plotly.js the built site ships (``_ext/plotly_offline.py``).
+    In a notebook outside the book (Colab, Binder), show ``.figure`` with ``.figure.show()``."""
+
+    def __init__(self, figure, post_script: str | None = None):
+        self.figure = figure
+        self.html = page_html(figure, post_script)
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return f"<interactive figure: {self.figure.layout.title.text}>"

@@ -33,7 +33,7 @@ MARK = "# Setup for Colab / Binder"
 # and the compiled packages built on it under a running kernel that has imported them
 # breaks it. tests/integration/test_book.py checks that this list covers the imports.
 COLAB_HAS = ("torch", "numpy", "scipy", "matplotlib", "pandas", "tqdm", "ipython")
-COLAB_INSTALLS = ("transformer-lens", "safetensors", "myst-nb")
+COLAB_INSTALLS = ("transformer-lens", "safetensors", "myst-nb", "plotly")
 # GROKKING_REPO and GROKKING_REF, when set, replace the repository and the tag (or branch)
 # to clone: tests/site/test_fresh_env.py points them at a local clone. The clone is
 # reused when it is complete and at the ref, else removed (a failed attempt) and made again.

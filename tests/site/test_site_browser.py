@@ -17,7 +17,7 @@ import pytest
 from book_site import CHROMIUM, ROOT, page_name
 
 try:
-    from playwright.sync_api import sync_playwright
+    import playwright.sync_api  # noqa: F401 - only whether it is there (the fixtures use it)
 except ImportError:
     pytest.skip("playwright is not installed: pip install -r requirements.txt", allow_module_level=True)
 
@@ -35,43 +35,7 @@ def _listing(items, limit: int = 15) -> str:
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-def _say(config, line: str) -> None:
-    """A line on the terminal now, whatever pytest's output capturing."""
-    terminal = config.pluginmanager.get_plugin("terminalreporter")
-    if terminal:
-        terminal.write_line(line)
-    else:
-        print(line)
-
-
-@pytest.fixture(scope="session")
-def built_site(pytestconfig) -> book_site.BuildResult:
-    result = book_site.ensure_built()
-    if result.ran:
-        _say(pytestconfig, f"\n[site] built the book in {result.seconds:.0f} s "
-                           f"({'; '.join(result.reasons)}); log: {result.log}")
-    missing = [d for d in PAGES if not (book_site.HTML / f"{d}.html").exists()]
-    if missing:
-        pytest.fail(f"the build produced no HTML for {missing}" + (
-            f" (jupyter-book exited {result.returncode}):\n{result.log_tail()}" if result.ran else
-            f" and {book_site.BUILD_MODE_VAR}={result.mode} forbade building"), pytrace=False)
-    return result
-
-
-@pytest.fixture(scope="session")
-def server(built_site):
-    with book_site.LocalServer() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="session")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = book_site.launch_browser(playwright)
-        yield chromium
-        chromium.close()
+# built_site, server and browser: tests/site/conftest.py (shared with test_site_interactive.py)
 
 
 @pytest.fixture(scope="session")

@@ -25,28 +25,37 @@ def test_regimes_from_the_two_epochs():
     assert regimes.regime(_row(0.3, 1.0, 100, 100 + regimes.GROKKING_DELAY)) == "fast generalisation"
 
 
-# A planted grid that behaves exactly as the paper says, and one that does not.
+# A planted grid that behaves as the three published measurements say, and one that does not.
 PAPER_LIKE = [
     _row(0.1, 0.0, 80, None), _row(0.3, 0.0, 80, None), _row(0.7, 0.0, 80, None),
     _row(0.1, 1.0, 80, None), _row(0.2, 1.0, 80, None),
-    _row(0.3, 0.3, 80, 3000), _row(0.3, 1.0, 80, 7000), _row(0.3, 3.0, 80, 19000),
+    _row(0.3, 0.3, 80, 19000), _row(0.3, 1.0, 80, 7000), _row(0.3, 3.0, 80, 3000),
+    _row(0.2, 3.0, 80, 12000),
     _row(0.4, 1.0, 80, 5000), _row(0.5, 1.0, 80, 4000),
     _row(0.6, 1.0, 80, 500), _row(0.8, 1.0, 80, 300),
 ]
 
 
-def test_paper_comparison_agrees_with_a_paper_like_grid():
-    verdicts = [f["verdict"] for f in regimes.paper_comparison(PAPER_LIKE)]
-    assert verdicts == ["agrees"] * 5
+def test_published_comparison_agrees_with_a_grid_that_behaves_as_published():
+    facts = regimes.published_comparison(PAPER_LIKE)
+    assert [f["verdict"] for f in facts] == ["agrees"] * 3
+    assert all(f["source"] in regimes.SOURCES.values() for f in facts)
+    assert regimes.smallest_fraction_that_generalises(PAPER_LIKE, 3.0) == 0.2
+    assert regimes.smallest_fraction_that_generalises(PAPER_LIKE, 0.0) is None
 
 
-def test_paper_comparison_notices_disagreement():
-    contrary = [_row(0.3, 0.0, 80, 6000)] + [r for r in PAPER_LIKE if r["config"]["weight_decay"] != 0.0]
+def test_published_comparison_notices_disagreement():
+    contrary = [r for r in PAPER_LIKE if r["config"]["weight_decay"] != 3.0]
+    contrary += [_row(0.3, 3.0, 80, 30000), _row(0.5, 3.0, 80, 6000)]  # more decay: later, more data needed
     contrary = [_row(0.6, 1.0, 80, 9000) if (r["config"]["frac_train"], r["config"]["weight_decay"]) == (0.6, 1.0)
                 else r for r in contrary]
-    facts = regimes.paper_comparison(contrary)
-    assert facts[0]["verdict"] == "differs"  # weight decay 0 generalised
-    assert facts[3]["verdict"] == "partly"  # 0.6 grokked slowly, 0.8 generalised fast
+    verdicts = [f["verdict"] for f in regimes.published_comparison(contrary)]
+    assert verdicts == ["differs", "differs", "differs"]
+
+
+def test_every_source_says_where():
+    for source in regimes.SOURCES.values():
+        assert any(where in source for where in ("section", "Fig.", "ICLR", "saved_runs/")), source
 
 
 def test_grid_layout_and_phase_figures():

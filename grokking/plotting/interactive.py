@@ -1,0 +1,202 @@
+"""The book's interactive explorers: Plotly figures of computed results, drawn only.
+
+Each function takes what :mod:`grokking.analysis.explorer` (or the sweep's result
+tables) computed and returns a ``plotly.graph_objects.Figure``; :func:`page_html` turns
+one into the HTML a chapter shows. Conventions:
+
+- a pickable view is one trace per choice, all but the first hidden, and a dropdown that
+  switches visibility (no easing, no server: the page carries the data);
+- every heatmap is indexed [a, b] with a on the vertical axis, as the static figures;
+  every cell's hover names a, b and the value;
+- colours come from :mod:`grokking.plotting.style` (viridis for every heatmap).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from ..analysis.regimes import REGIMES, regime
+from .style import REGIME_COLORS, TEST_COLOR, TRAIN_COLOR
+
+COLORSCALE = "Viridis"  # style.CMAP, as Plotly names it
+FONT = {"size": 13}  # at least 9 px at a phone's width too (Plotly draws text at this size)
+CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+HEIGHT = 460
+
+
+def _layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
+    """Title at the top left, the menu (if any) under it, then the plot area."""
+    fig.update_layout(title={"text": title, "x": 0.01, "xanchor": "left", "y": 0.99, "yanchor": "top",
+                             "yref": "container", "font": {"size": 15}},
+                      font=FONT, height=height, margin={"l": 55, "r": 20, "t": 100, "b": 50},
+                      template="plotly_white", autosize=True)
+    return fig
+
+
+def _dropdown(labels: list[str], traces_per_choice: int, titles: list[str] | None = None) -> dict:
+    """A dropdown whose i-th entry shows choice i's traces and hides the rest."""
+    n = len(labels)
+    buttons = []
+    for i, label in enumerate(labels):
+        visible = [j // traces_per_choice == i for j in range(n * traces_per_choice)]
+        layout = {"title.text": titles[i]} if titles else {}
+        buttons.append({"label": label, "method": "update", "args": [{"visible": visible}, layout]})
+    return {"buttons": buttons, "direction": "down", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
+            "pad": {"b": 8}, "showactive": True, "active": 0}
+
+
+def _heatmap(z, hover: str, *, visible: bool, colorbar: dict | None = None, **kwargs) -> go.Heatmap:
+    colorbar = {"thickness": 12, "len": 0.9, **(colorbar or {})}
+    return go.Heatmap(z=np.asarray(z, dtype=np.float32), colorscale=COLORSCALE, visible=visible,
+                      hovertemplate=hover + "<extra></extra>", colorbar=colorbar, **kwargs)
+
+
+def _grid_axes(fig: go.Figure, n: int, x: str = "b", y: str = "a", **cell) -> None:
+    """Both axes of an n x n grid panel (``cell``: its row and col, in a figure of subplots)."""
+    fig.update_xaxes(title_text=x, range=[-0.5, n - 0.5], constrain="domain", **cell)
+    fig.update_yaxes(title_text=y, range=[-0.5, n - 0.5], constrain="domain", **cell)
+
+
+# ------------------------------------------------------------------ the final model
+def attention_explorer(attention: torch.Tensor) -> go.Figure:
+    """Attention from '=' to 'a' over (a, b), one head at a time. ``attention`` is (heads, p, p)."""
+    heads, p = attention.shape[0], attention.shape[1]
+    fig = go.Figure([_heatmap(attention[h], "a = %{y}, b = %{x}<br>attention to a: %{z:.3f}", visible=h == 0,
+                              zmin=0, zmax=1) for h in range(heads)])
+    titles = [f"Head {h}: attention from '=' to 'a' over (a, b)" for h in range(heads)]
+    fig.update_layout(updatemenus=[_dropdown([f"head {h}" for h in range(heads)], 1, titles)])
+    _grid_axes(fig, p)
+    return _layout(fig, titles[0])
+
+
+def neuron_label(pick: dict) -> str:
+    """A neuron picker entry: its cluster and how much of it one frequency explains."""
+    if pick["cluster"] is None:
+        return f"no cluster: neuron {pick['neuron']} (k = {pick['frequency']}: {pick['share']:.0%})"
+    return f"k = {pick['cluster']}: neuron {pick['neuron']} ({pick['share']:.0%})"
+
+
+def neuron_explorer(views: dict, picks: list[dict]) -> go.Figure:
+    """A neuron picker: each neuron's activation over (a, b) beside its 2D Fourier spectrum.
+
+    ``views`` is :func:`grokking.analysis.explorer.neuron_views` of ``picks``
+    (:func:`grokking.analysis.explorer.picked_neurons`).
+    """
+    acts, spectra = views["acts"], views["spectra"]
+    p, n_freq = acts.shape[1], spectra.shape[1]
+    # stacked, not side by side: two panels across a phone are too narrow to read
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.1)
+    for i, pick in enumerate(picks):
+        first = i == 0
+        fig.add_trace(_heatmap(acts[i], f"a = %{{y}}, b = %{{x}}<br>neuron {pick['neuron']}: %{{z:.3f}}",
+                               visible=first, colorbar={"y": 0.78, "len": 0.42, "title": {"text": "activation"}}),
+                      row=1, col=1)
+        fig.add_trace(_heatmap(spectra[i], "frequency of a: %{y}, of b: %{x}<br>sqrt power %{z:.3g}",
+                               visible=first, colorbar={"y": 0.22, "len": 0.42, "title": {"text": "√power"}}),
+                      row=2, col=1)
+    labels = [neuron_label(pick) for pick in picks]
+    titles = [f"Neuron {pick['neuron']}: " + ("in no cluster" if pick["cluster"] is None
+                                               else f"cluster k = {pick['cluster']}") for pick in picks]
+    fig.update_layout(updatemenus=[_dropdown(labels, 2, titles)])
+    _grid_axes(fig, p, row=1, col=1)
+    _grid_axes(fig, n_freq, "frequency of b (2D Fourier)", "frequency of a", row=2, col=1)
+    return _layout(fig, titles[0], height=2 * HEIGHT)
+
+
+def logit_explorer(grids: torch.Tensor, answers: list[int]) -> go.Figure:
+    """The logit of one answer c over (a, b), c picked from ``answers``; ``grids`` is (n, p, p).
+    Each cell's hover also gives (a + b) mod p, so the stripes can be read off: the logit
+    of c is highest along a + b = c (mod p)."""
+    p = grids.shape[1]
+    a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    total = ((a + b) % p).astype(np.int16)
+    fig = go.Figure([_heatmap(grids[i], f"a = %{{y}}, b = %{{x}}, (a + b) mod {p} = %{{customdata}}"
+                                        f"<br>logit of c = {c}: %{{z:.2f}}", visible=i == 0, customdata=total)
+                     for i, c in enumerate(answers)])
+    titles = [f"The logit of the answer c = {c} over (a, b)" for c in answers]
+    fig.update_layout(updatemenus=[_dropdown([f"c = {c}" for c in answers], 1, titles)])
+    _grid_axes(fig, p)
+    return _layout(fig, titles[0])
+
+
+# ------------------------------------------------------------------ the phase diagram
+def phase_explorer(rows: list[dict]) -> go.Figure:
+    """The phase grid, hoverable: each cell's regime and epochs; hovering (or tapping) a cell
+    draws its accuracy curves beside it (:data:`PHASE_HOVER_SCRIPT` does the drawing)."""
+    fracs = sorted({r["config"]["frac_train"] for r in rows})
+    wds = sorted({r["config"]["weight_decay"] for r in rows})
+    codes = np.full((len(wds), len(fracs)), np.nan)
+    text = [[""] * len(fracs) for _ in wds]
+    keys = [[""] * len(fracs) for _ in wds]
+    curves = {}
+    for r in rows:
+        i, j = wds.index(r["config"]["weight_decay"]), fracs.index(r["config"]["frac_train"])
+        name = regime(r)
+        codes[i, j] = REGIMES.index(name)
+        keys[i][j] = key = f"{i},{j}"
+
+        def epoch(value):
+            return "never" if value is None else f"{value:,}"
+
+        text[i][j] = (f"{name}<br>train 99% at epoch {epoch(r['epoch_train_99'])}"
+                      f"<br>test 99% at epoch {epoch(r['epoch_test_99'])}"
+                      f"<br>final test accuracy {r['final_test_acc']:.1%}")
+        curve = r["curve"]
+        curves[key] = {"label": f"train fraction {r['config']['frac_train']:g}, weight decay "
+                                f"{r['config']['weight_decay']:g}: {name}",
+                       "epoch": curve["epoch"], "train": curve["train_acc"], "test": curve["test_acc"]}
+    n = len(REGIMES)
+    scale = [[edge / n, REGIME_COLORS[name]] for i, name in enumerate(REGIMES) for edge in (i, i + 1)]
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.16,
+                        subplot_titles=("regime of each run (hover or tap a cell)", "accuracy of that run"))
+    fig.add_trace(go.Heatmap(
+        z=codes, x=[f"{f:g}" for f in fracs], y=[f"{w:g}" for w in wds], text=text, customdata=keys,
+        colorscale=scale, zmin=-0.5, zmax=n - 0.5, xgap=2, ygap=2,
+        colorbar={"tickvals": list(range(n)), "ticktext": list(REGIMES), "thickness": 12, "y": 0.79, "len": 0.42},
+        hovertemplate="train fraction %{x}, weight decay %{y}<br>%{text}<extra></extra>"), row=1, col=1)
+    first = curves[keys[len(wds) // 2][len(fracs) // 2] or next(iter(curves))]
+    fig.add_trace(go.Scatter(x=first["epoch"], y=first["train"], name="train", mode="lines",
+                             line={"color": TRAIN_COLOR}), row=2, col=1)
+    fig.add_trace(go.Scatter(x=first["epoch"], y=first["test"], name="test", mode="lines",
+                             line={"color": TEST_COLOR}), row=2, col=1)
+    fig.update_xaxes(title_text="train fraction", type="category", row=1, col=1)
+    fig.update_yaxes(title_text="weight decay", type="category", row=1, col=1)
+    fig.update_xaxes(title_text="epoch", row=2, col=1)
+    fig.update_yaxes(title_text="accuracy", range=[-0.02, 1.02], tickformat=".0%", row=2, col=1)
+    fig.update_layout(legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 0.42, "yanchor": "bottom"},
+                      meta={"curves": curves, "shown": first["label"]})
+    p = rows[0]["config"]["p"]
+    return _layout(fig, f"(a + b) mod {p}: {first['label']}", height=int(1.8 * HEIGHT))
+
+
+# Hovering or tapping a cell of the phase explorer redraws the curves panel (traces 1 and 2)
+# from the curves the figure carries in layout.meta, and names the run in the title.
+PHASE_HOVER_SCRIPT = """
+var gd = document.getElementById('{plot_id}');
+function show(points) {
+  var key = points[0].customdata, c = gd.layout.meta.curves[key];
+  if (!c || gd.layout.meta.shown === c.label) { return; }
+  gd.layout.meta.shown = c.label;
+  Plotly.update(gd, {x: [c.epoch, c.epoch], y: [c.train, c.test]},
+                {'title.text': gd.layout.title.text.split(': ')[0] + ': ' + c.label}, [1, 2]);
+}
+gd.on('plotly_hover', function (e) { if (e.points[0].curveNumber === 0) { show(e.points); } });
+gd.on('plotly_click', function (e) { if (e.points[0].curveNumber === 0) { show(e.points); } });
+"""
+
+
+def page_html(fig: go.Figure, post_script: str | None = None) -> str:
+    """The HTML a chapter shows for ``fig``: a div and its script, without plotly.js, which
+    the site ships once (``_ext/plotly_offline.py``) and loads on the pages that need it."""
+    return fig.to_html(full_html=False, include_plotlyjs=False, include_mathjax=False, config=CONFIG,
+                       post_script=post_script, default_width="100%", default_height=f"{fig.layout.height}px")
+
+
+def figure_json(fig: go.Figure) -> dict:
+    """The figure as Plotly's JSON (for tests: what the page will draw)."""
+    return json.loads(fig.to_json())
