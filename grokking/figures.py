@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from .analysis import phases, seeds, trig
+from .analysis.attention import dominant_frequency
 from .analysis.context import RunContext
-from .analysis.neurons import NEURON_THRESHOLD
+from .analysis.neurons import NEURON_THRESHOLD, example_neurons
 from .model import model_spec
 from .plotting import architecture, attention, embeddings, logits, neurons, phase, progress, training
 from .plotting import seeds as seed_plots
@@ -39,7 +40,31 @@ WRITEUP_FIGURES = (
 def _relu_fits(ctx: RunContext):
     table = ctx.trig_table
     k = trig.largest_cluster(table)
-    return trig_plots.plot_relu_fits(ctx.neuron_acts, table, k, trig.example_neurons(table)[k])
+    return trig_plots.plot_relu_fits(ctx.neuron_acts, table, k, trig.example_neurons(table)[k], by_angle=True)
+
+
+def _example_neurons(ctx: RunContext) -> dict[int, int]:
+    """The best-explained neuron of each key frequency's cluster: {k: neuron}."""
+    return example_neurons(ctx.neuron_frequency_shares, ctx.key_frequencies)
+
+
+def _example_neuron_maps(ctx: RunContext):
+    """The example neurons over (a, b), each placed by angle on its own frequency."""
+    picks = _example_neurons(ctx)
+    return neurons.plot_neurons(ctx.neuron_acts, picks.values(), list(picks))
+
+
+def _first_example_neuron(ctx: RunContext):
+    """The 2D spectrum of the first example neuron (the figure keeps the write-up's file name)."""
+    n = next(iter(_example_neurons(ctx).values()))
+    return attention.plot_fourier_2d(ctx.fourier_spectrum_2d(ctx.neuron_acts[:, :, n]), ctx.key_frequencies,
+                                     what=f"Neuron {n}")
+
+
+def _head_0(ctx: RunContext):
+    """Head 0 with a and b placed by their angle on the strongest frequency of its mean over b."""
+    att = ctx.attention_to_a[0]
+    return attention.plot_head(att, 0, k=dominant_frequency(att.mean(dim=1), ctx.basis))
 
 
 # Figures of one run, in book order: file stem -> function of a RunContext returning a Figure.
@@ -67,16 +92,15 @@ RUN_FIGURES: dict[str, Callable] = {
     "embedding_circles": lambda ctx: embeddings.plot_embedding_circles(ctx.W_E, ctx.W_E_fourier, ctx.key_frequencies),
     # attention
     "attention_for_each_head_from_a_to_equals": lambda ctx: attention.plot_heads(ctx.attention_to_a),
-    "attention_for_head_0_from_a_to_equals": lambda ctx: attention.plot_head(ctx.attention_to_a[0], 0),
+    "attention_for_head_0_from_a_to_equals": _head_0,
     "attention_head_0_fourier": lambda ctx: attention.plot_fourier_2d(
         ctx.fourier_spectrum_2d(ctx.attention_to_a[0]), ctx.key_frequencies, what="Head 0"),
     "attention_head_0_scores": lambda ctx: attention.plot_head_scores(
         ctx.attention_scores_to_a[:, 0], ctx.score_frequency_norms(0), ctx.key_frequencies, 0),
     "attention_key_frequency_share": lambda ctx: attention.plot_key_shares(ctx.head_key_shares, ctx.key_frequencies),
     # neurons
-    "first_5_neuron_activations": lambda ctx: neurons.plot_neurons(ctx.neuron_acts, range(5)),
-    "2d_fourier_transform_of_neuron_0": lambda ctx: attention.plot_fourier_2d(
-        ctx.fourier_spectrum_2d(ctx.neuron_acts[:, :, 0]), ctx.key_frequencies, what="Neuron 0"),
+    "first_5_neuron_activations": _example_neuron_maps,  # the write-up's file name; one neuron per cluster
+    "2d_fourier_transform_of_neuron_0": _first_example_neuron,
     "neuron_clusters": lambda ctx: neurons.plot_clusters(ctx.neuron_frequency_shares, ctx.neuron_order,
                                                          ctx.key_frequencies, NEURON_THRESHOLD),
     "neuron_cluster_sizes": lambda ctx: neurons.plot_cluster_sizes(ctx.cluster_sizes, ctx.n_unexplained_neurons,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..data import as_grid
+from .fourier import frequency_norms, to_fourier
 from .neurons import share_in_frequencies
 
 
@@ -19,3 +20,13 @@ def attention_to_a(pattern: torch.Tensor, p: int) -> torch.Tensor:
 def head_key_shares(att: torch.Tensor, basis: torch.Tensor, freqs: list[int]) -> torch.Tensor:
     """(n_heads,) share of each head's attention-to-'a' variance in the key frequencies."""
     return share_in_frequencies(att.permute(1, 2, 0), basis, freqs)
+
+
+def dominant_frequency(curve: torch.Tensor, basis: torch.Tensor) -> int:
+    """The frequency k (1-based) with the largest norm in a function of one number, ``curve`` (p,).
+
+    For a head's attention to 'a' averaged over b, the k to order a by
+    (:func:`grokking.analysis.trig.by_angle`): at whole numbers a wave of a high frequency
+    looks like noise, and in the order k a mod p it goes round once.
+    """
+    return int(frequency_norms(to_fourier(curve.float(), basis.float())).argmax()) + 1

@@ -94,3 +94,20 @@ def explained_share(shares: torch.Tensor, threshold: float = NEURON_THRESHOLD) -
     """Share of the neurons with more than ``threshold`` of their variance in one frequency."""
     _, explained = neuron_clusters(shares, threshold)
     return float(explained.double().mean())
+
+
+def example_neurons(shares: torch.Tensor, freqs: list[int], threshold: float = NEURON_THRESHOLD) -> dict[int, int]:
+    """Per frequency in ``freqs``, the neuron its terms explain best among the neurons of its
+    cluster (dominant frequency k, share > ``threshold``): {k: neuron index}.
+
+    These are the cleanest single-frequency neurons, the ones to show as examples; a
+    frequency without a cluster is left out. ``shares`` is (d_mlp, K) from
+    :func:`single_frequency_shares`.
+    """
+    dominant, explained = neuron_clusters(shares, threshold)
+    picks = {}
+    for k in freqs:
+        members = neurons_of_frequency(dominant, explained, k)
+        if len(members):
+            picks[k] = int(members[shares[members, k - 1].argmax()])
+    return picks

@@ -13,6 +13,8 @@ and test accuracy first reach 99%. Its regime is
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 REGIMES = ("no learning", "memorisation", "grokking", "fast generalisation")
 GROKKING_DELAY = 1000  # epochs between memorising and generalising that count as a plateau
 
@@ -116,7 +118,7 @@ def smallest_fraction_that_generalises(rows: list[dict], weight_decay: float) ->
 
 
 def _non_increasing(values: list) -> bool:
-    return all(b <= a for a, b in zip(values, values[1:], strict=False))
+    return all(b <= a for a, b in pairwise(values))
 
 
 def published_comparison(rows: list[dict], weight_decay: float = 1.0) -> list[dict]:

@@ -99,96 +99,107 @@ def draw_high_level(spec: dict) -> Figure:
 
 # ------------------------------------------------------------------ detailed
 def draw_detailed(spec: dict) -> Figure:
-    """Every weight matrix with its shape: blocks (left), matrices (middle), collapsed view (right)."""
+    """Every weight matrix with its shape: blocks (a strip on the left), matrices (middle),
+    collapsed view (right).
+
+    Drawn 7.3 inches wide, so that at the book's page width its smallest box text (10.5 pt)
+    shows at about 16 px: the block names run up the strip, and the long formulas of the
+    collapsed view wrap, to leave the width to the text.
+    """
     s, sh = spec, spec["shapes"]
-    width, height = 9.0, 9.9
+    width, height = 7.3, 9.9
     fig, ax = _canvas(width, height)
-    xl, xm, xr = 0.7, 4.0, 7.6  # column centres
-    wl, wr = 1.35, 2.7
-    dx = 1.25  # spacing of the three Q/K/V boxes
-    wm = 1.16  # width of one matrix box
+    xl, xm, xr = 0.22, 2.95, 6.1  # centres: block strip, matrices, collapsed view
+    wl, wr = 0.44, 2.36
+    dx = 1.34  # spacing of the three Q/K/V boxes
+    wm = 1.24  # width of one matrix box
     hm = 0.62  # height of a matrix box
+    fs, fs_small = 11, 10.5
 
     def matrix(x, y, name, w=wm):
-        _box(ax, x, y, w, hm, f"{math_name(name)}\n{shape_text(sh[name])}", "matrix", fontsize=10)
+        _box(ax, x, y, w, hm, f"{math_name(name)}\n{shape_text(sh[name])}", "matrix", fontsize=fs)
+
+    def block(y0, y1, text):
+        _box(ax, xl, (y0 + y1) / 2, wl, y1 - y0, text, "block", fs, rotation=90)
 
     def step(y0, y1, x=xm):
         _arrow(ax, (x, y0), (x, y1))
 
-    for x, title in ((xl, "blocks"), (xm, "matrices and their shapes"), (xr, "collapsed view")):
-        ax.text(x, height - 0.05, title, ha="center", va="top", fontsize=11.5, weight="bold", color=DIAGRAM_LINE)
+    for x, title in ((xm, "matrices and their shapes"), (xr, "collapsed view")):
+        ax.text(x, height - 0.05, title, ha="center", va="top", fontsize=12, weight="bold", color=DIAGRAM_LINE)
 
     # inputs
     y_tok = 0.35
-    _box(ax, xm, y_tok, 3.6, 0.42, f"one-hot tokens a, b, =   ({s['n_ctx']} × {s['d_vocab']})", "activation", 10)
+    _box(ax, xm, y_tok, 3.7, 0.44, f"one-hot tokens a, b, =   ({s['n_ctx']} × {s['d_vocab']})", "activation",
+         fs_small)
     # embed
     y_emb = 1.3
-    _box(ax, xl, y_emb, wl, 0.9, "Embed", "block", 11)
+    block(y_emb - 0.45, y_emb + 0.45, "Embed")
     matrix(xm - 0.8, y_emb, "W_E")
-    ax.text(xm, y_emb, "+", ha="center", va="center", fontsize=13, color=DIAGRAM_LINE)
+    ax.text(xm, y_emb, "+", ha="center", va="center", fontsize=14, color=DIAGRAM_LINE)
     matrix(xm + 0.8, y_emb, "W_pos")
     # tokens fan out to both tables; the two rows looked up are added
     y_fan = y_emb - hm / 2 - 0.2
-    ax.plot([xm, xm], [y_tok + 0.21, y_fan], color=DIAGRAM_LINE, linewidth=1.2)
+    ax.plot([xm, xm], [y_tok + 0.22, y_fan], color=DIAGRAM_LINE, linewidth=1.2)
     ax.plot([xm - 0.8, xm + 0.8], [y_fan] * 2, color=DIAGRAM_LINE, linewidth=1.2)
     for x in (xm - 0.8, xm + 0.8):
         _arrow(ax, (x, y_fan), (x, y_emb - hm / 2))
         ax.plot([x, x], [y_emb + hm / 2, y_emb + hm / 2 + 0.2], color=DIAGRAM_LINE, linewidth=1.2)
     ax.plot([xm - 0.8, xm + 0.8], [y_emb + hm / 2 + 0.2] * 2, color=DIAGRAM_LINE, linewidth=1.2)
-    _box(ax, xr, y_emb, wr, 0.75,
-         f"$x_0$ = {math_name('W_E')}[token] + {math_name('W_pos')}[position]\none {s['d_model']}-vector per position",
-         "collapsed", 9.5)
+    _box(ax, xr, y_emb, wr, 0.95,
+         f"$x_0$ = {math_name('W_E')}[token]\n+ {math_name('W_pos')}[position]\none {s['d_model']}-vector per position",
+         "collapsed", fs_small)
     # attention
     y_qkv, y_pat, y_o = 2.7, 3.75, 4.8
-    _box(ax, xl, (y_qkv + y_o) / 2, wl, y_o - y_qkv + hm + 0.2, f"Attention\n{s['n_heads']} heads", "block", 11)
+    block(y_qkv - hm / 2 - 0.1, y_o + hm / 2 + 0.1, f"Attention: {s['n_heads']} heads")
     ax.plot([xm, xm], [y_emb + hm / 2 + 0.2, y_qkv - hm / 2 - 0.32], color=DIAGRAM_LINE, linewidth=1.2)
     ax.text(xm + 0.08, (y_emb + y_qkv) / 2 - 0.05, f"$x_0$   ({s['n_ctx']} × {s['d_model']})",
-            ha="left", va="center", fontsize=9.5, color=DIAGRAM_LINE)
+            ha="left", va="center", fontsize=fs_small, color=DIAGRAM_LINE)
     for i, name in enumerate(("W_Q", "W_K", "W_V")):
         matrix(xm + (i - 1) * dx, y_qkv, name)
     ax.plot([xm - dx, xm + dx], [y_qkv - hm / 2 - 0.32] * 2, color=DIAGRAM_LINE, linewidth=1.2)
     for i in range(3):
         _arrow(ax, (xm + (i - 1) * dx, y_qkv - hm / 2 - 0.32), (xm + (i - 1) * dx, y_qkv - hm / 2))
     x_pat = xm - dx / 2
-    _box(ax, x_pat, y_pat, 2.3, 0.55,
+    _box(ax, x_pat, y_pat, 2.55, 0.6,
          f"pattern = softmax($q k^T/\\sqrt{{{s['d_head']}}}$)\n{s['n_heads']} × {s['n_ctx']} × {s['n_ctx']}",
-         "activation", 9.5)
-    _arrow(ax, (xm - dx, y_qkv + hm / 2), (xm - dx, y_pat - 0.275))
-    _arrow(ax, (xm, y_qkv + hm / 2), (xm, y_pat - 0.275))
+         "activation", fs_small)
+    _arrow(ax, (xm - dx, y_qkv + hm / 2), (xm - dx, y_pat - 0.3))
+    _arrow(ax, (xm, y_qkv + hm / 2), (xm, y_pat - 0.3))
     matrix(xm, y_o, "W_O")
-    _arrow(ax, (x_pat, y_pat + 0.275), (xm - 0.25, y_o - hm / 2))
-    _arrow(ax, (xm + dx, y_qkv + hm / 2), (xm + 0.25, y_o - hm / 2), "arc3,rad=0.25")
-    ax.text(xm + dx + 0.05, y_pat, "values $v$,\nweighted\nby pattern", ha="left", va="center",
-            fontsize=8.5, color=DIAGRAM_LINE, linespacing=1.2)
-    _box(ax, xr, (y_qkv + y_pat) / 2 - 0.05, wr, 0.75,
-         f"$W_{{QK}}^h = W_Q^h\\,(W_K^h)^T$\n{s['d_model']} × {s['d_model']}, one per head", "collapsed", 9.5)
-    _box(ax, xr, (y_pat + y_o) / 2 + 0.2, wr, 0.75,
-         f"$W_{{OV}}^h = W_V^h\\,W_O^h$\n{s['d_model']} × {s['d_model']}, one per head", "collapsed", 9.5)
+    _arrow(ax, (x_pat, y_pat + 0.3), (xm - 0.25, y_o - hm / 2))
+    _arrow(ax, (xm + dx, y_qkv + hm / 2), (xm + 0.3, y_o - hm / 2), "arc3,rad=0.3")
+    ax.text(xm + dx + 0.02, y_pat + 0.2, "values $v$,\nweighted\nby pattern", ha="left", va="center",
+            fontsize=fs_small, color=DIAGRAM_LINE, linespacing=1.15)
+    _box(ax, xr, (y_qkv + y_pat) / 2 - 0.1, wr, 0.75,
+         f"$W_{{QK}}^h = W_Q^h\\,(W_K^h)^T$\n{s['d_model']} × {s['d_model']}, one per head", "collapsed", fs_small)
+    _box(ax, xr, (y_pat + y_o) / 2 + 0.3, wr, 0.75,
+         f"$W_{{OV}}^h = W_V^h\\,W_O^h$\n{s['d_model']} × {s['d_model']}, one per head", "collapsed", fs_small)
     # MLP
     y_in, y_act, y_out = 6.05, 6.9, 7.75
-    _box(ax, xl, (y_in + y_out) / 2, wl, y_out - y_in + hm + 0.2, f"MLP\n{s['act_fn'].upper()}", "block", 11)
+    block(y_in - hm / 2 - 0.1, y_out + hm / 2 + 0.1, f"MLP: {s['act_fn'].upper()}")
     step(y_o + hm / 2, y_in - hm / 2)
     ax.text(xm + 0.08, (y_o + y_in) / 2, f"$x_1 = x_0$ + attention output   ({s['d_model']} at '=')",
-            ha="left", va="center", fontsize=9.5, color=DIAGRAM_LINE)
+            ha="left", va="center", fontsize=fs_small, color=DIAGRAM_LINE)
     matrix(xm, y_in, "W_in")
-    step(y_in + hm / 2, y_act - 0.21)
-    _box(ax, xm, y_act, 2.3, 0.42, f"{s['act_fn'].upper()}: {s['d_mlp']} neurons", "activation", 9.5)
-    step(y_act + 0.21, y_out - hm / 2)
+    step(y_in + hm / 2, y_act - 0.22)
+    _box(ax, xm, y_act, 2.5, 0.44, f"{s['act_fn'].upper()}: {s['d_mlp']} neurons", "activation", fs_small)
+    step(y_act + 0.22, y_out - hm / 2)
     matrix(xm, y_out, "W_out")
     _box(ax, xr, y_act - 0.2, wr, 0.75,
          f"neurons = {s['act_fn'].upper()}($x_1$ {math_name('W_in')})\n{s['d_mlp']} values at '='",
-         "collapsed", 9.5)
+         "collapsed", fs_small)
     # unembed
     y_u, y_logits = 8.6, 9.3
-    _box(ax, xl, y_u, wl, 0.75, "Unembed", "block", 11)
+    block(y_u - 0.4, y_u + 0.4, "Unembed")
     matrix(xm, y_u, "W_U")
     step(y_out + hm / 2, y_u - hm / 2)
-    _box(ax, xm, y_logits, 3.0, 0.34, f"logits at '=': {s['d_vocab_out']} values", "activation", 9.5)
-    step(y_u + hm / 2, y_logits - 0.17)
-    _box(ax, xr, (y_out + y_u) / 2, wr, 0.75,
-         f"$W_L = W_{{out}}\\,W_U$\n{s['d_mlp']} × {s['d_vocab_out']}: neurons → logits", "collapsed", 9.5)
+    _box(ax, xm, y_logits, 3.1, 0.36, f"logits at '=': {s['d_vocab_out']} values", "activation", fs_small)
+    step(y_u + hm / 2, y_logits - 0.18)
+    _box(ax, xr, (y_out + y_u) / 2 + 0.1, wr, 0.75,
+         f"$W_L = W_{{out}}\\,W_U$\n{s['d_mlp']} × {s['d_vocab_out']}: neurons → logits", "collapsed", fs_small)
     ax.text(xm + 0.08, (y_out + y_u) / 2, "$x_2 = x_1$ + MLP output", ha="left", va="center",
-            fontsize=9.5, color=DIAGRAM_LINE)
+            fontsize=fs_small, color=DIAGRAM_LINE)
     return fig
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from .style import ACCENT, TRAIN_COLOR, heatmap, new_figure
+from ..analysis.trig import by_angle
+from .style import ACCENT, SMALL, TRAIN_COLOR, heatmap, mark_keys, new_figure
 
 ATTENTION_LABEL = "attention weight"
 
@@ -30,24 +31,34 @@ def plot_heads(att: torch.Tensor):
     return fig
 
 
-def plot_head(att_head: torch.Tensor, head: int = 0):
-    """One head's map over (a, b) beside the same pattern as a function of a alone (mean over b)."""
+def plot_head(att_head: torch.Tensor, head: int = 0, k: int | None = None):
+    """One head's map over (a, b) beside the same pattern as a function of a alone (mean over b).
+
+    With ``k`` (e.g. :func:`grokking.analysis.attention.dominant_frequency` of the mean over b),
+    a and b are placed by their angle on frequency k's circle, k a mod p and k b mod p
+    (:func:`grokking.analysis.trig.by_angle`): a wave of frequency k, which at whole numbers
+    looks like noise, then goes round once.
+    """
+    p = att_head.shape[0]
+    order = by_angle(k, p) if k else torch.arange(p)
+    att_head = att_head[order][:, order]
+    a_name, b_name = (f"{k}·a mod {p}", f"{k}·b mod {p}") if k else ("a", "b")
     fig, (left, right) = new_figure(1, 2, height=3.8, width_ratios=[1.25, 1])
-    heatmap(left, att_head, xlabel="b", ylabel="a", title=f"Head {head}: attention from '=' to 'a'",
+    heatmap(left, att_head, xlabel=b_name, ylabel=a_name, title=f"Head {head}: attention from '=' to 'a'",
             colorbar_label=ATTENTION_LABEL)
-    a = torch.arange(att_head.shape[0])
+    x = torch.arange(p)
     spread = att_head.std(dim=1)
     mean = att_head.mean(dim=1)
-    right.fill_between(a.numpy(), (mean - spread).numpy(), (mean + spread).numpy(), color=ACCENT, alpha=0.3,
+    right.fill_between(x.numpy(), (mean - spread).numpy(), (mean + spread).numpy(), color=ACCENT, alpha=0.3,
                        linewidth=0, label="± one std over b")
-    right.plot(a.numpy(), mean.numpy(), color=TRAIN_COLOR, linewidth=1.2, label="mean over b")
-    right.set_xlabel("a")
+    right.plot(x.numpy(), mean.numpy(), color=TRAIN_COLOR, linewidth=1.4, label="mean over b")
+    right.set_xlabel(a_name)
     right.set_ylabel(ATTENTION_LABEL)
     right.set_title("The same, averaged over b")
-    right.set_xlim(0, att_head.shape[0] - 1)
+    right.set_xlim(0, p - 1)
     right.set_ylim(0, 1.2)  # room for the legend above the curve
     right.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
-    right.legend(loc="upper center", ncol=2, fontsize=8)
+    right.legend(loc="upper center", ncol=2, fontsize=SMALL)
     return fig
 
 
@@ -61,18 +72,22 @@ def plot_fourier_2d(spectrum: dict, freqs: list[int], *, what: str):
     blank: it is not variation and would swamp the colour scale.
     """
     by_freq, small, names = spectrum["by_frequency"], spectrum["zoom"], spectrum["zoom_labels"]
-    fig, (full, zoom) = new_figure(1, 2, height=4.2, width_ratios=[1, 1.1])
+    fig, (full, zoom) = new_figure(1, 2, height=4.4, width_ratios=[1, 1.25])
     K = by_freq.shape[0] - 1
     heatmap(full, by_freq, xlabel="frequency over b", ylabel="frequency over a", origin="upper",
             title=f"{what}: all frequency pairs", colorbar_label="norm of coefficients",
             extent=(-0.5, K + 0.5, K + 0.5, -0.5))
-    ticks = [0, *freqs]
-    full.set_xticks(ticks, ["const"] + [str(k) for k in freqs], fontsize=8, rotation=90)
-    full.set_yticks(ticks, ["const"] + [str(k) for k in freqs], fontsize=8)
+    # round frequencies labelled, the key frequencies marked (named in the zoom)
+    step = 5 * max(1, round(K / 25))
+    ticks = list(range(0, K + 1, step))
+    for axis in (full.xaxis, full.yaxis):
+        axis.set_ticks(ticks, ["const"] + [str(k) for k in ticks[1:]])
+        mark_keys(axis, freqs)
+    full.set_xlabel("frequency over b (orange ticks: key frequencies)")
     heatmap(zoom, small, xlabel="basis vector over b", ylabel="basis vector over a", origin="upper",
             title="Zoom: constant and key frequencies", colorbar_label="|coefficient|")
-    zoom.set_xticks(range(len(names)), names, rotation=90, fontsize=8)
-    zoom.set_yticks(range(len(names)), names, fontsize=8)
+    zoom.set_xticks(range(len(names)), [name.replace(" ", "\n") for name in names], fontsize=SMALL)
+    zoom.set_yticks(range(len(names)), names, fontsize=SMALL)
     return fig
 
 
@@ -90,7 +105,7 @@ def plot_head_scores(score: torch.Tensor, norms: torch.Tensor, freqs: list[int],
     colors = [TRAIN_COLOR if int(k) in freqs else ACCENT for k in ks]
     right.bar(ks.numpy(), norms.numpy(), color=colors, width=0.8)
     for k in freqs:
-        right.annotate(str(k), (k, float(norms[k - 1])), ha="center", va="bottom", fontsize=8, color=TRAIN_COLOR)
+        right.annotate(str(k), (k, float(norms[k - 1])), ha="center", va="bottom", fontsize=SMALL, color=TRAIN_COLOR)
     right.set_xlabel("frequency k")
     right.set_ylabel("norm of cos k and sin k coefficients")
     right.set_title("Its Fourier spectrum (key frequencies in colour)")

@@ -8,9 +8,21 @@ from __future__ import annotations
 
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..analysis.fourier import KEY_FREQUENCY_SHARE
-from .style import ACCENT, CMAP, KEY_COLOR, PLAIN_COLOR, TRAIN_COLOR, heatmap, new_figure
+from .style import (
+    ACCENT,
+    CMAP,
+    KEY_COLOR,
+    PLAIN_COLOR,
+    SMALL,
+    TRAIN_COLOR,
+    heatmap,
+    new_figure,
+    panel_grid,
+    shared_colorbar,
+)
 
 SHOWN_COMPONENTS = 10  # how many components the line-plot figure draws
 FREQ_LABEL = "frequency k (cycles per {p})"
@@ -173,20 +185,23 @@ def plot_embedding_circles(W_E: torch.Tensor, W_E_fourier: torch.Tensor, keys: l
     so a smooth colour wheel means x sits at that angle; x = 0 and x = 1 are labelled.
     """
     p = W_E.shape[0]
-    fig, axes = new_figure(1, len(keys), height=9.0 / max(len(keys), 2) + 1.0, squeeze=False)
+    fig, panels, spares = panel_grid(len(keys), panel_height=2.7, extra_height=0.5)
     x = torch.arange(p)
-    for ax, k in zip(axes[0], keys, strict=False):
+    for ax, k in zip(panels, keys, strict=True):
         cos_dir = W_E_fourier[2 * k - 1] / W_E_fourier[2 * k - 1].norm()
         sin_dir = W_E_fourier[2 * k] / W_E_fourier[2 * k].norm()
         u, v = (W_E @ cos_dir).numpy(), (W_E @ sin_dir).numpy()
-        points = ax.scatter(u, v, c=((k * x) % p).numpy(), cmap=CMAP, s=10, vmin=0, vmax=p - 1)
+        points = ax.scatter(u, v, c=((k * x) % p).numpy(), cmap=CMAP, s=12, vmin=0, vmax=p - 1)
         for label in (0, 1):
             ax.annotate(f"x={label}", (u[label], v[label]), xytext=(4, 4), textcoords="offset points",
-                        fontsize=8, color="black",
+                        fontsize=SMALL, color="black",
                         bbox=dict(facecolor="white", alpha=0.7, edgecolor="none", pad=1))
         ax.set_aspect("equal", adjustable="datalim")
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.yaxis.set_major_locator(MaxNLocator(4))
         ax.set_title(f"k = {k}")
-        ax.set_xlabel(f"along the cos {k} direction")
-        ax.set_ylabel(f"along the sin {k} direction")
-    fig.colorbar(points, ax=axes[0].tolist(), label=f"k x mod {p}", shrink=0.9)
+        ax.set_xlabel(f"cos {k} direction")
+        ax.set_ylabel(f"sin {k} direction")
+    shared_colorbar(fig, points, panels, spares, f"k x mod {p}")
+    fig.suptitle("Each number's embedding on the cos k and sin k directions of a key frequency k")
     return fig

@@ -10,7 +10,18 @@ import matplotlib
 import torch
 
 from ..data import pair_index
-from .style import ACCENT, CMAP, KEY_COLOR, MODEL_COLOR, PLAIN_COLOR, heatmap, new_figure
+from .style import (
+    ACCENT,
+    CMAP,
+    KEY_COLOR,
+    MODEL_COLOR,
+    PAGE_WIDTH,
+    PLAIN_COLOR,
+    SMALL,
+    heatmap,
+    new_figure,
+    stagger_ticks,
+)
 
 
 def _freq_colors(freqs: list[int]) -> list:
@@ -28,12 +39,14 @@ def plot_unembed_fourier(coeffs: torch.Tensor, order: torch.Tensor, freqs: list[
     coeffs = coeffs.abs()
     d_mlp, p = coeffs.shape
     fig, ax = new_figure(height=4.6)
-    heatmap(ax, coeffs[order], xlabel="Fourier component over the answer c (cos k at 2k-1, sin k at 2k)",
+    heatmap(ax, coeffs[order], xlabel="Fourier component over the answer c (labelled: key frequency k, "
+                                      "between its cos and sin columns)",
             ylabel="neuron (grouped by its frequency)", title="W_L = W_out W_U in the Fourier basis",
             colorbar_label="|coefficient| (logit per unit activation)", origin="upper",
             extent=(-0.5, p - 0.5, d_mlp - 0.5, -0.5))
-    ticks = [2 * k - 0.5 for k in freqs]  # between the cos and sin columns of each key frequency
-    ax.set_xticks(ticks, [f"k={k}" for k in freqs], fontsize=8)
+    keys = sorted(freqs)
+    ticks = [2 * k - 0.5 for k in keys]  # between the cos and sin columns of each key frequency
+    stagger_ticks(ax.xaxis, ticks, [str(k) for k in keys], 0.035 * p, color=KEY_COLOR, fontweight="bold")
     return fig
 
 
@@ -75,7 +88,7 @@ def plot_logits_vs_fit(logits: torch.Tensor, fitted: torch.Tensor, a: int, b: in
     ax.set_title(f"Logits for a = {a}, b = {b}: model and cos fit")
     low, high = float(min(model.min(), fitted[row].min())), float(max(model.max(), fitted[row].max()))
     ax.set_ylim(low - 0.05 * (high - low), high + 0.35 * (high - low))
-    ax.legend(loc="upper left", ncols=2, fontsize=8)
+    ax.legend(loc="upper left", ncols=2, fontsize=SMALL)
     return fig
 
 
@@ -142,9 +155,9 @@ def plot_cluster_ablation(result: dict):
     losses.append(loss)
     sizes.append(n)
     colors.append(PLAIN_COLOR)
-    fig, ax = new_figure(height=3.2, width=max(5.0, 1.1 * len(names) + 3))
+    fig, ax = new_figure(height=3.2, width=min(PAGE_WIDTH, max(5.0, 1.1 * len(names) + 3)))
     bars = ax.bar(range(len(names)), losses, color=colors, width=0.6)
-    ax.bar_label(bars, labels=[f"{n} neurons" for n in sizes], padding=2, fontsize=8)
+    ax.bar_label(bars, labels=[f"{n} neurons" for n in sizes], padding=2, fontsize=SMALL)
     base = result["baseline"][0]
     ax.axhline(base, color=MODEL_COLOR, linestyle="--", linewidth=1, label=f"nothing ablated: {base:.1e}")
     ax.set_yscale("log")
@@ -153,5 +166,5 @@ def plot_cluster_ablation(result: dict):
     ax.set_xlabel("neurons set to their mean activation (grouped by dominant frequency)")
     ax.set_ylabel("test loss (log scale)")
     ax.set_title("Ablating one cluster of neurons at a time")
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper right", fontsize=SMALL)
     return fig

@@ -9,18 +9,30 @@ from __future__ import annotations
 import torch
 from matplotlib.patches import Patch
 
-from .style import ACCENT, TEST_COLOR, TRAIN_COLOR, heatmap, new_figure, number_axes
+from ..analysis.trig import by_angle
+from .style import ACCENT, SMALL, TEST_COLOR, TRAIN_COLOR, heatmap, new_figure, number_axes, panel_grid, stagger_ticks
 
 
-def plot_neurons(acts: torch.Tensor, neurons=range(5)):
-    """Activations (p, p, d_mlp) of the chosen neurons over (a, b), one panel each."""
+def plot_neurons(acts: torch.Tensor, neurons=range(5), freqs: list[int] | None = None):
+    """Activations (p, p, d_mlp) of the chosen neurons over (a, b), three panels a row.
+
+    With ``freqs`` (neuron i's frequency k is ``freqs[i]``, e.g. the keys of
+    :func:`grokking.analysis.neurons.example_neurons`), each panel places a and b by their
+    angle on k's circle, k a mod p and k b mod p (:func:`grokking.analysis.trig.by_angle`):
+    the neuron's k cycles in each direction show as one, so its shape can be seen.
+    """
     neurons = list(neurons)
-    fig, axes = new_figure(1, len(neurons), height=2.5)
-    for i, (n, ax) in enumerate(zip(neurons, axes, strict=False)):
-        heatmap(ax, acts[:, :, n], xlabel="b", ylabel="a" if i == 0 else "", title=f"Neuron {n}",
-                colorbar_label="activation" if i == len(neurons) - 1 else "")
-        number_axes(ax)
-    fig.suptitle("MLP neuron activations at '=' (after the ReLU), for every pair (a, b)")
+    p = acts.shape[0]
+    fig, panels, _ = panel_grid(len(neurons), panel_height=2.6, extra_height=0.6)
+    for i, (n, ax) in enumerate(zip(neurons, panels, strict=True)):
+        k = freqs[i] if freqs else None
+        order = by_angle(k, p) if k else torch.arange(p)
+        heatmap(ax, acts[:, :, n][order][:, order], xlabel=f"{k}·b mod {p}" if k else "b",
+                ylabel=f"{k}·a mod {p}" if k else "a", title=f"Neuron {n}" + (f" (k = {k})" if k else ""),
+                colorbar_label="activation" if i % 3 == 2 or i == len(neurons) - 1 else "")
+        number_axes(ax, 2)
+    placed = "\n(a and b placed by their angle on the neuron's frequency k: k·a mod p, k·b mod p)" if freqs else ""
+    fig.suptitle(f"MLP neuron activations at '=' (after the ReLU), for every pair (a, b){placed}")
     return fig
 
 
@@ -40,15 +52,15 @@ def plot_clusters(shares: torch.Tensor, order: torch.Tensor, freqs: list[int], t
     left.set_ylim(0, 1.02)
     left.set_xlim(0, d_mlp)
     left.set_title("Best single-frequency share")
-    left.legend(loc="lower left", fontsize=8)
+    left.legend(loc="lower left", fontsize=SMALL)
 
     heatmap(right, shares[order], xlabel="frequency k", ylabel="neuron (grouped by dominant frequency)",
             title="Share explained by each frequency", colorbar_label="share of variance", origin="upper",
             extent=(0.5, K + 0.5, d_mlp - 0.5, -0.5), vmin=0, vmax=1)
     ticks = sorted({1, K, *freqs})
-    right.set_xticks(ticks, [str(k) for k in ticks], fontsize=8)
+    stagger_ticks(right.xaxis, ticks, [str(k) for k in ticks], 0.05 * K, fontsize=SMALL)
     right.axhline(n_explained - 0.5, color="white", linewidth=1, linestyle="--")
-    right.annotate("not explained", (K * 0.97, d_mlp - 4), ha="right", va="bottom", color="white", fontsize=8)
+    right.annotate("not explained", (K * 0.97, d_mlp - 4), ha="right", va="bottom", color="white", fontsize=SMALL)
     return fig
 
 
@@ -69,5 +81,5 @@ def plot_cluster_sizes(sizes: dict[int, int], n_unexplained: int, freqs: list[in
     ax.set_title("Neuron clusters")
     if any(k not in freqs for k in ks):
         ax.legend(handles=[Patch(color=TRAIN_COLOR, label="key frequency"),
-                           Patch(color=TEST_COLOR, label="other frequency")], fontsize=8)
+                           Patch(color=TEST_COLOR, label="other frequency")], fontsize=SMALL)
     return fig

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..analysis.regimes import REGIMES, grid
-from .style import REGIME_COLORS, STYLE, new_figure
+from .style import REGIME_COLORS, SMALL, STYLE, new_figure
 
 
 # one colour per regime, increasing in lightness from "no learning" to "fast generalisation"
@@ -37,7 +37,7 @@ def phase_diagram(rows: list[dict]) -> Figure:
                     continue
                 text = _fmt_epochs(test_99[i][j]) if test_99[i][j] is not None else f">{_fmt_epochs(trained[i][j])}"
                 dark = regimes[i][j] in ("no learning", "memorisation", "grokking")
-                ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
+                ax.text(j, i, text, ha="center", va="center", fontsize=SMALL, color="white" if dark else "black")
         ax.set_xticks(range(len(fracs)), [f"{f:g}" for f in fracs])
         ax.set_yticks(range(len(wds)), [f"{w:g}" for w in wds])
         ax.set_xlabel("fraction of all pairs used for training")
@@ -65,7 +65,7 @@ def epochs_to_accuracy(rows: list[dict]) -> Figure:
         ax.set_xlabel("fraction of all pairs used for training")
         ax.set_ylabel("epoch (log scale)")
         ax.set_title("Test accuracy 99% (solid; missing: never) vs train accuracy 99% (dotted)")
-        ax.legend(fontsize=8, ncol=2)
+        ax.legend(fontsize=SMALL, ncol=2)
     return fig
 
 
@@ -87,5 +87,5 @@ def accuracy_curves(rows: list[dict], frac: float) -> Figure:
         ax.set_xlabel("epoch (log scale)")
         ax.set_ylabel("accuracy")
         ax.set_title(f"Train fraction {frac:g}: test accuracy (solid), train accuracy (dotted)")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=SMALL)
     return fig

@@ -26,6 +26,7 @@ from .style import (
     MODEL_COLOR,
     PLAIN_COLOR,
     RESTRICTED_COLOR,
+    SMALL,
     STYLE,
     TEST_COLOR,
     TRAIN_COLOR,
@@ -59,23 +60,26 @@ def plot_progress_measures(progress: dict[str, torch.Tensor], boundaries: dict[s
     for key, label, colour, style in (
         ("train_loss", "train loss", TRAIN_COLOR, "-"),
         ("test_loss", "test loss", TEST_COLOR, "-"),
-        ("restricted_loss", "restricted loss (key frequencies only, all pairs)", RESTRICTED_COLOR, "-"),
-        ("excluded_loss", "excluded loss (key frequencies removed, train pairs)", EXCLUDED_COLOR, "-"),
+        ("restricted_loss", "restricted loss\n(key frequencies only,\nall pairs)", RESTRICTED_COLOR, "-"),
+        ("excluded_loss", "excluded loss\n(key frequencies removed,\ntrain pairs)", EXCLUDED_COLOR, "-"),
     ):
         ax.plot(epochs, _np(progress[key]), color=colour, linestyle=style, linewidth=1.6, label=label)
     ax.set_yscale("log")
     if p is not None:
         ax.axhline(math.log(p), color=ACCENT, linestyle=":", linewidth=1)
         ax.annotate(f"chance: ln {p}", (0.1, math.log(p)), xycoords=("axes fraction", "data"), xytext=(0, 3),
-                    textcoords="offset points", ha="left", va="bottom", fontsize=8, color=ACCENT)
+                    textcoords="offset points", ha="left", va="bottom", fontsize=SMALL, color=ACCENT)
     ax.set_ylabel("cross-entropy (nats, log scale)")
-    ax.legend(loc="lower left", fontsize=8, ncols=2, bbox_to_anchor=(0.0, 0.0))
+    # beside the curves, never over them: the restricted loss falls to the bottom of the axes
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=SMALL, labelspacing=0.8)
     ax = axes[1]
-    ax.plot(epochs, _np(progress["gini_W_E"]), color=GINI_E_COLOR, linewidth=1.6, label="Gini of W_E's frequency norms")
-    ax.plot(epochs, _np(progress["gini_W_L"]), color=GINI_L_COLOR, linewidth=1.6, label="Gini of W_L's frequency norms")
+    ax.plot(epochs, _np(progress["gini_W_E"]), color=GINI_E_COLOR, linewidth=1.6,
+            label="Gini of W_E's\nfrequency norms")
+    ax.plot(epochs, _np(progress["gini_W_L"]), color=GINI_L_COLOR, linewidth=1.6,
+            label="Gini of W_L's\nfrequency norms")
     ax.set_ylabel("Gini coefficient")
     ax.set_ylim(0, 1)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=SMALL, labelspacing=0.8)
     ax = axes[2]
     ax.plot(epochs, _np(progress["sum_sq_weights"]), color=TRAIN_COLOR, linewidth=1.6)
     ax.set_ylabel("sum of squared weights")
@@ -177,13 +181,13 @@ def plot_ablation_losses(rows: dict[str, dict[str, float]], p: int | None = None
     model = rows["model"]["all pairs"]
     ax.axvline(model, color=MODEL_COLOR, linestyle="--", linewidth=1)
     ax.annotate("model, all pairs", (model, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -2),
-                textcoords="offset points", ha="left", va="top", fontsize=8)
+                textcoords="offset points", ha="left", va="top", fontsize=SMALL)
     if p is not None:
         ax.axvline(math.log(p), color=ACCENT, linestyle=":", linewidth=1)
         ax.annotate(f"chance, ln {p}", (math.log(p), 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(-3, -2), textcoords="offset points", ha="right", va="top", fontsize=8,
+                    xytext=(-3, -2), textcoords="offset points", ha="right", va="top", fontsize=SMALL,
                     color=ACCENT)
     ax.set_xlabel("cross-entropy loss (nats, log scale)")
     ax.set_title("Logits with Fourier components of a + b removed")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower right", fontsize=SMALL)
     return fig

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from .style import CMAP, SEED_COLORS, STYLE, new_figure
+from .style import CMAP, SEED_COLORS, SMALL, STYLE, new_figure
 
 
 def loss_curves(histories: list[dict], labels: list[str]) -> Figure:
@@ -24,7 +24,7 @@ def loss_curves(histories: list[dict], labels: list[str]) -> Figure:
         ax.set_xlabel("epoch (log scale)")
         ax.set_ylabel("cross-entropy loss (log scale)")
         ax.set_title("Every seed memorises, then groks: test loss (solid), train loss (dashed)")
-        ax.legend(ncol=len(histories), loc="lower left", fontsize=8)
+        ax.legend(ncol=min(len(histories), 3), loc="lower left", fontsize=SMALL)
     return fig
 
 
@@ -34,7 +34,8 @@ def frequency_fingerprints(power: np.ndarray, key_frequencies: list[list[int]], 
     Right: which run's key frequencies explain which run's logits (``cross``, from
     :func:`grokking.analysis.seeds.cross_fit`)."""
     n = len(labels)
-    fig, (left, right) = new_figure(1, 2, height=3.8, gridspec_kw={"width_ratios": [2.1, 1], "wspace": 0.12})
+    fig, (left, right) = new_figure(1, 2, height=max(3.8, 0.6 * n + 1.6), sharey=True,
+                                    gridspec_kw={"width_ratios": [1.9, 1]})
     K = power.shape[1]
     with plt.rc_context(STYLE):
         image = left.imshow(power, aspect="auto", cmap=CMAP, interpolation="nearest",
@@ -44,18 +45,20 @@ def frequency_fingerprints(power: np.ndarray, key_frequencies: list[list[int]], 
                 left.add_patch(plt.Rectangle((k - 0.5, i - 0.45), 1, 0.9, fill=False, ec="#e8e8e8", lw=1.0))
         left.set_yticks(range(n), labels)
         left.set_xlabel("frequency k (w = 2 pi k / p)")
-        left.set_title("Embedding power by frequency (key frequencies boxed)")
+        left.set_title("Embedding power by frequency\n(key frequencies boxed)")
         fig.colorbar(image, ax=left, shrink=0.9, pad=0.02, label="share of W_E's power")
 
+        # the same rows as the left panel (shared y axis): run i's logits, fitted with run j's frequencies
         table = cross
-        image = right.imshow(table, cmap=CMAP, vmin=0, vmax=1)
+        right.imshow(table, cmap=CMAP, vmin=0, vmax=1, aspect="auto", interpolation="nearest",
+                     extent=(-0.5, n - 0.5, n - 0.5, -0.5))
         for i in range(n):
             for j in range(n):
-                right.text(j, i, f"{abs(table[i, j]):.2f}", ha="center", va="center", fontsize=8,
+                right.text(j, i, f"{abs(table[i, j]):.2f}", ha="center", va="center", fontsize=10,
                            color="black" if table[i, j] > 0.5 else "white")
         short = [lab.split(" (")[0] for lab in labels]
-        right.set_xticks(range(n), short, rotation=45, ha="right")
-        right.set_yticks(range(n), short)
+        right.set_xticks(range(n), short, rotation=45, ha="right", rotation_mode="anchor")
+        right.tick_params(axis="y", labelleft=False)
         right.set_xlabel("... with the key frequencies of")
-        right.set_title("Logits of each run (row)\nfitted by cos terms ...", fontsize=10)
+        right.set_title("Each run's logits (row)\nfitted by cos terms ...")
     return fig

@@ -10,13 +10,21 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib import colormaps
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from ..analysis.phases import PHASES
 
 CMAP = "viridis"  # perceptually uniform, monotonic in lightness: legible in greyscale
 PAGE_WIDTH = 9.0  # inches; figures are drawn for the book's content width
 DPI = 110
+# The book shows each figure's PNG (saved at STYLE["savefig.dpi"]) at its own size, scaled
+# down to fit the content column, about PAGE_PX CSS pixels wide at a 1280 px window. A
+# page-width figure (9 in) is then drawn at 800 / (9 * 72) = 1.23 px per point, so SMALL
+# (9 pt, 11 px) is the smallest text a figure uses: tick labels of crowded axes, legends,
+# annotations. Text stays >= MIN_TEXT_PX on the page (tests/integration/test_figures_committed.py).
+PAGE_PX = 800
+MIN_TEXT_PX = 9
+SMALL = 9
 
 # ------------------------------------------------------------------ the palette
 TRAIN_COLOR = "#1f4e79"  # dark blue: training pairs and their curves
@@ -106,7 +114,7 @@ def mark_epochs(ax, epochs, labels=None, color: str = ACCENT) -> None:
         ax.axvline(epoch, color=color, linestyle="--", linewidth=1)
         if labels:
             ax.annotate(labels[i], (epoch, 1.0), xycoords=("data", "axes fraction"), rotation=90,
-                        va="top", ha="right", fontsize=8, color=color)
+                        va="top", ha="right", fontsize=SMALL, color=color)
 
 
 def shade_phases(ax, boundaries: dict[str, int]) -> None:
@@ -152,3 +160,66 @@ def number_axes(ax, n_ticks: int = 3) -> None:
     """Integer ticks (at most ``n_ticks`` + 1) on both axes of a map over the numbers 0 .. p-1."""
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_locator(MaxNLocator(n_ticks, integer=True))
+
+
+def panel_grid(n: int, ncols: int = 3, panel_height: float = 2.8, extra_height: float = 0.7,
+               width: float = PAGE_WIDTH, **kwargs):
+    """``n`` panels in rows of ``ncols`` (a figure legible at page width has at most three
+    across): ``(fig, panels, spares)``, the ``n`` axes in reading order and the unused cells
+    of the last row, switched off (room for a shared legend or colour bar)."""
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + extra_height, width=width,
+                           squeeze=False, **kwargs)
+    cells = list(axes.flat)
+    for ax in cells[n:]:
+        ax.axis("off")
+    return fig, cells[:n], cells[n:]
+
+
+def shared_legend(fig, spares: list, handles: list, labels: list[str], **kwargs):
+    """One legend for a grid of panels: in the first spare cell when there is one, else below the grid."""
+    with plt.rc_context(STYLE):
+        if spares:
+            return spares[0].legend(handles, labels, loc="center", fontsize=SMALL + 1, **kwargs)
+        return fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=SMALL, **kwargs)
+
+
+def shared_colorbar(fig, mappable, panels: list, spares: list, label: str):
+    """One colour bar for a grid of panels: across the first spare cell when there is one,
+    else to the right of the panels."""
+    with plt.rc_context(STYLE):
+        if spares:
+            cax = spares[0].inset_axes([0.1, 0.45, 0.8, 0.1])
+            bar = fig.colorbar(mappable, cax=cax, orientation="horizontal")
+        else:
+            bar = fig.colorbar(mappable, ax=panels, shrink=0.8)
+        bar.set_label(label)
+    return bar
+
+
+def stagger_ticks(axis, positions, labels: list[str], min_gap: float, **text_kw) -> None:
+    """Labelled ticks at ``positions`` (increasing) on an x axis, so that neighbours (key
+    frequencies 36 and 38, say) never print over each other: a label closer than ``min_gap``
+    (data units) to the last label of the first line goes on a second line below it. The
+    first line is the major ticks, the second the minor ticks (drawn as long and labelled
+    further from the axis)."""
+    top, low, last = [], [], None
+    for x, label in zip(positions, labels, strict=True):
+        if last is not None and x - last < min_gap:
+            low.append((x, label))
+        else:
+            top.append((x, label))
+            last = x
+    for minor, ticks in ((False, top), (True, low)):
+        axis.set_ticks([x for x, _ in ticks], [label for _, label in ticks], minor=minor, **text_kw)
+    size = text_kw.get("fontsize", STYLE["font.size"])
+    axis.set_tick_params(which="minor", length=3.5, pad=3.5 + 1.25 * size)
+
+
+def mark_keys(axis, positions, color: str = KEY_COLOR, length: float = 5) -> None:
+    """Unlabelled ticks in the key colour at ``positions`` of ``axis`` (an x or y axis):
+    where the key frequencies lie on an axis whose labelled ticks are round numbers."""
+    axis.set_minor_locator(FixedLocator(list(positions)))
+    axis.remove_overlapping_locs = False  # a key frequency at a labelled round number is marked too
+    axis.set_tick_params(which="minor", length=length, width=1.6, color=color)

@@ -1,32 +1,32 @@
 """Every figure of the book drawn from the committed run, through grokking.figures: each one
 holds what the run's analyses computed (lines, bars, images, points), labelled with the run's
-own numbers (key frequencies, pairs, sizes), and its labels do not collide."""
+own numbers (key frequencies, pairs, sizes), its labels do not collide, and its smallest text
+is legible at the width the book shows it."""
 
 import math
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 
 from grokking.analysis import phases, trig
+from grokking.analysis.attention import dominant_frequency
 from grokking.analysis.context import RunContext
 from grokking.analysis.fourier import KEY_FREQUENCY_SHARE
-from grokking.analysis.neurons import NEURON_THRESHOLD
+from grokking.analysis.neurons import NEURON_THRESHOLD, example_neurons
 from grokking.data import pair_index, split_grid
-from grokking.figures import RUN_FIGURES
+from grokking.figures import RUN_FIGURES, sweep_figures
 from grokking.plotting.embeddings import SHOWN_COMPONENTS
-from grokking.plotting.style import KEY_COLOR
+from grokking.plotting.style import KEY_COLOR, MIN_TEXT_PX, PAGE_PX, STYLE
 
-# Figures whose labels collide when drawn from the committed run (five key frequencies, five
-# panels across the page): a bug in the figure, reported; strict, so that a fix shows here.
-KNOWN_OVERLAPS = {
-    "embedding_circles": "the x labels 'along the cos k direction' of neighbouring panels overlap",
-    "trig_pre_activation_fit": "the titles 'neuron n (k = k): actual' of neighbouring panels overlap",
-    "trig_cluster_readout": "the titles 'k = k: r^2 = ... (all pairs)' of neighbouring panels overlap",
-    "trig_clock": "the two-line titles of the five clock faces overlap",
-}
+ROOT = Path(__file__).resolve().parents[2]
+SAVE_DPI = STYLE["savefig.dpi"]  # the book shows each figure's PNG as saved at this dpi ...
+PAD_INCHES = 0.1  # ... with bbox "tight" and matplotlib's default padding
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,8 @@ def heights(ax, container: int = 0) -> np.ndarray:
 
 
 def colorbars(fig) -> list:
-    return [ax for ax in fig.axes if getattr(ax, "_colorbar", None) is not None]
+    """The colour bars' axes, inset ones (in a spare cell of a grid of panels) included."""
+    return [ax for ax in fig.findobj(Axes) if getattr(ax, "_colorbar", None) is not None]
 
 
 def plain_axes(fig) -> list:
@@ -93,6 +94,14 @@ def texts(fig) -> list[str]:
 def ticklabels(ax, axis: str = "x", minor: bool = False) -> list[str]:
     ticks = ax.get_xticklabels(minor=minor) if axis == "x" else ax.get_yticklabels(minor=minor)
     return [t.get_text() for t in ticks]
+
+
+def all_ticklabels(ax, axis: str = "x") -> list[str]:
+    """The labels of the major and minor ticks of one axis, in order along it."""
+    which = ax.xaxis if axis == "x" else ax.yaxis
+    ticks = [(float(x), t.get_text()) for minor in (False, True)
+             for x, t in zip(which.get_ticklocs(minor=minor), which.get_ticklabels(minor=minor), strict=True)]
+    return [text for _, text in sorted(ticks) if text]
 
 
 def key_bars_coloured(ax, keys, container: int = 0) -> None:
@@ -243,10 +252,15 @@ def _attention_heads(fig, ctx):
 
 
 def _attention_head(fig, ctx):
+    att = ctx.attention_to_a[0]
+    k = dominant_frequency(att.mean(dim=1), ctx.basis)
+    assert k in ctx.key_frequencies
+    order = trig.by_angle(k, ctx.p)  # a and b placed by their angle on the head's strongest frequency
     (left,) = panels(fig)
-    assert_drawn(image(left), ctx.attention_to_a[0])
+    assert_drawn(image(left), att[order][:, order])
     right = next(ax for ax in fig.axes if ax.lines)
-    assert_drawn(right.lines[0].get_ydata(), ctx.attention_to_a[0].mean(dim=1))
+    assert_drawn(right.lines[0].get_ydata(), att.mean(dim=1)[order])
+    assert right.get_xlabel() == left.get_ylabel() == f"{k}·a mod {ctx.p}"
 
 
 def _fourier_2d(grid, what):
@@ -257,8 +271,9 @@ def _fourier_2d(grid, what):
         assert image(zoom).shape == (1 + 2 * len(ctx.key_frequencies),) * 2
         assert_drawn(image(full), spectrum["by_frequency"])
         assert_drawn(image(zoom), spectrum["zoom"])
-        assert ticklabels(full) == ["const"] + [str(k) for k in ctx.key_frequencies]
-        assert ticklabels(zoom) == spectrum["zoom_labels"]
+        assert ticklabels(full)[0] == "const"  # then round frequencies; the key ones marked, unlabelled
+        assert list(full.get_xticks(minor=True)) == list(full.get_yticks(minor=True)) == ctx.key_frequencies
+        assert [t.replace("\n", " ") for t in ticklabels(zoom)] == spectrum["zoom_labels"]
         assert full.get_title().startswith(what)
         # the largest variation of the grid is at a key frequency (over a, b or both)
         values = np.nan_to_num(image(full), nan=-1.0)
@@ -282,11 +297,23 @@ def _key_shares(fig, ctx):
 
 
 def _neurons(fig, ctx):
+    picks = example_neurons(ctx.neuron_frequency_shares, ctx.key_frequencies)
+    assert list(picks) == ctx.key_frequencies  # every key frequency has a cluster
     maps = panels(fig)
-    assert len(maps) == 5
-    for n, ax in enumerate(maps):
-        assert_drawn(image(ax), ctx.neuron_acts[:, :, n])
-        assert ax.get_title() == f"Neuron {n}"
+    assert len(maps) == len(picks)
+    dominant, explained = ctx.neuron_clusters
+    for ax, (k, n) in zip(maps, picks.items(), strict=True):
+        order = trig.by_angle(k, ctx.p)
+        assert_drawn(image(ax), ctx.neuron_acts[:, :, n][order][:, order])
+        assert ax.get_title() == f"Neuron {n} (k = {k})"
+        # a single-frequency neuron, the best explained of its cluster
+        assert int(dominant[n]) == k and bool(explained[n])
+        members = ((dominant == k) & explained).nonzero().flatten()
+        assert float(ctx.neuron_frequency_shares[n, k - 1]) == float(ctx.neuron_frequency_shares[members, k - 1].max())
+
+
+def _example_neuron(ctx):
+    return ctx.neuron_acts[:, :, next(iter(example_neurons(ctx.neuron_frequency_shares, ctx.key_frequencies).values()))]
 
 
 def _neuron_clusters(fig, ctx):
@@ -314,7 +341,7 @@ def _unembed_fourier(fig, ctx):
     (ax,) = panels(fig)
     assert image(ax).shape == (ctx.config.d_mlp, ctx.p)
     assert_drawn(image(ax), ctx.W_L_fourier.abs()[ctx.neuron_order])
-    assert ticklabels(ax) == [f"k={k}" for k in ctx.key_frequencies]
+    assert all_ticklabels(ax) == [str(k) for k in sorted(ctx.key_frequencies)]
 
 
 def _unembed_norms(fig, ctx):
@@ -376,12 +403,14 @@ def _pre_fit(fig, ctx):
     picks = trig.example_neurons(table)
     maps = panels(fig)
     assert len(maps) == 2 * len(picks)
-    top, bottom = maps[:len(picks)], maps[len(picks):]  # a row of neurons, and a row of their fits
+    actual, fits = maps[0::2], maps[1::2]  # per cluster, a neuron beside its fit
     for j, k in enumerate(picks):
         n, order = int(table[k]["neurons"][picks[k]]), trig.by_angle(k, ctx.p)
-        assert_drawn(image(top[j]), pre[:, :, n][order][:, order])
-        assert_drawn(image(bottom[j]), table[k]["waves"]["fitted"][:, :, picks[k]][order][:, order])
-        assert top[j].get_title() == f"neuron {n} (k = {k}): actual"
+        assert_drawn(image(actual[j]), pre[:, :, n][order][:, order])
+        assert_drawn(image(fits[j]), table[k]["waves"]["fitted"][:, :, picks[k]][order][:, order])
+        assert actual[j].get_title() == f"neuron {n} (k = {k})"
+        assert fits[j].get_title().startswith("wave fit")
+        assert actual[j].images[0].get_clim() == fits[j].images[0].get_clim()  # one colour scale per pair
 
 
 def _phase_match(fig, ctx):
@@ -400,10 +429,11 @@ def _relu_fits(fig, ctx):
     k = trig.largest_cluster(table)
     i = trig.example_neurons(table)[k]
     n = int(table[k]["neurons"][i])
+    order = trig.by_angle(k, ctx.p)  # placed by angle, as the pre-activation figure
     actual, without, with_ = panels(fig)
-    assert_drawn(image(actual), ctx.neuron_acts[:, :, n])
-    assert_drawn(image(without), table[k]["without"]["fitted"][:, :, i])
-    assert_drawn(image(with_), table[k]["with"]["fitted"][:, :, i])
+    assert_drawn(image(actual), ctx.neuron_acts[:, :, n][order][:, order])
+    assert_drawn(image(without), table[k]["without"]["fitted"][:, :, i][order][:, order])
+    assert_drawn(image(with_), table[k]["with"]["fitted"][:, :, i][order][:, order])
     assert fig.get_suptitle().startswith(f"Neuron {n} (k = {k})")
     assert k == max(ctx.cluster_sizes, key=ctx.cluster_sizes.get)
 
@@ -437,6 +467,7 @@ def _cluster_readout(fig, ctx):
         assert_drawn(ax.lines[0].get_ydata(), ctx.readout_fits[k]["fitted"][row][order])
         assert_drawn(ax.collections[0].get_offsets()[:, 1], (values - values.mean())[order])
         assert ax.get_title().startswith(f"k = {k}: ")
+        assert f"{float(ctx.readout_fits[k]['alphas'][0]):.1f}" in ax.get_title()
 
 
 def _sharpening(fig, ctx):
@@ -459,10 +490,15 @@ def _clock(fig, ctx):
         centred = values[row].double() - values[row].double().mean()
         assert_drawn(face.collections[0].get_array(), centred / centred.abs().max())
         assert_drawn(lines_by_label(bottom)[f"cluster k = {k}"].get_ydata(), centred)
-        assert face.get_title().startswith(f"k = {k}:  {k}·{a} ≡ {k * a % ctx.p},")
+        assert face.get_title() == (f"k = {k}\n{k}·{a} ≡ {k * a % ctx.p},  {k}·{b} ≡ {k * b % ctx.p}\n"
+                                    f"sum ≡ {k * (a + b) % ctx.p} ≡ {k}·{answer}")
         total += centred.numpy()
     assert_drawn(lines_by_label(bottom)["sum of the clusters"].get_ydata(), total)
     assert f"argmax: c = {answer} = ({a}+{b}) mod {ctx.p}" in [t.get_text() for t in bottom.texts]
+    # the count of clusters comes from the run (five key frequencies here), never a fixed word
+    n = len(ctx.cluster_logits)
+    assert bottom.get_title() == f"Logits over c: the {n} clusters' waves agree only at the answer"
+    assert len(colorbars(fig)) == 1
 
 
 def _progress_measures(fig, ctx):
@@ -522,7 +558,7 @@ CHECKS = {
     "attention_head_0_scores": _head_scores,
     "attention_key_frequency_share": _key_shares,
     "first_5_neuron_activations": _neurons,
-    "2d_fourier_transform_of_neuron_0": _fourier_2d(lambda ctx: ctx.neuron_acts[:, :, 0], "Neuron 0"),
+    "2d_fourier_transform_of_neuron_0": _fourier_2d(_example_neuron, "Neuron "),
     "neuron_clusters": _neuron_clusters,
     "neuron_cluster_sizes": _cluster_sizes,
     "unembed_in_fourier_basis": _unembed_fourier,
@@ -558,16 +594,109 @@ def test_every_run_figure_draws_the_committed_runs_results(drawn, name):
     CHECKS[name](result, ctx)
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_OVERLAPS[name]))
-    if name in KNOWN_OVERLAPS else name
-    for name in RUN_FIGURES
-])
+@pytest.mark.parametrize("name", list(RUN_FIGURES))
 def test_run_figure_labels_do_not_collide(drawn, name, overlapping_texts):
     result = drawn[2][name]
     if isinstance(result, Exception):
         raise result
     assert overlapping_texts(result) == []
+
+
+# ------------------------------------------------------------------ legible at the page's width
+def rendered_texts(fig) -> tuple[list[tuple[float, str]], float]:
+    """Every text the figure draws, as (size in points, text), and the width in inches of the
+    PNG the book shows (the tight bounding box plus padding). Recorded from the renderer
+    itself, so that only what is drawn counts: tick labels outside the view, hidden axes
+    and blank strings do not."""
+    canvas = FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    drawn, original = [], renderer.draw_text
+
+    def record(gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if s.strip():
+            drawn.append((prop.get_size_in_points(), s))
+        return original(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+
+    renderer.draw_text = record
+    try:
+        fig.draw(renderer)
+    finally:
+        del renderer.draw_text
+    return drawn, fig.get_tightbbox(renderer).width + 2 * PAD_INCHES
+
+
+def page_pixels(points: float, width_inches: float) -> float:
+    """Size on the page, in CSS pixels, of text of ``points`` in a figure ``width_inches`` wide:
+    saved at SAVE_DPI, the PNG is shown at its own size, or scaled to PAGE_PX when wider."""
+    scale = min(1.0, PAGE_PX / (width_inches * SAVE_DPI))
+    return points * SAVE_DPI / 72 * scale
+
+
+def test_page_pixels_scale_a_wide_figure_to_the_page():
+    assert page_pixels(10, 10) == pytest.approx(10 * 800 / 720)  # 10 in at 150 dpi is 1500 px, shown at 800
+    assert page_pixels(9, 4) == pytest.approx(9 * 150 / 72)  # 600 px wide: shown at its own size
+
+
+def assert_legible(fig) -> None:
+    """Every text ``fig`` draws is at least MIN_TEXT_PX on the page."""
+    texts, width = rendered_texts(fig)
+    assert texts, "the figure draws no text"
+    small = sorted({(round(page_pixels(pt, width), 1), s) for pt, s in texts if page_pixels(pt, width) < MIN_TEXT_PX})
+    assert small == [], f"text under {MIN_TEXT_PX} px at {PAGE_PX} px page width ({width:.1f} in figure): {small[:5]}"
+
+
+def tick_collisions(fig) -> list[tuple[str, str]]:
+    """Pairs of tick labels along one axis that print over each other (key frequencies 36 and 38, say).
+
+    Labels set at a slant (45 degrees, to fit) are left out: their bounding boxes, upright
+    rectangles, overlap where the slanted words do not."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    collisions = []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = [t for t in axis.get_ticklabels(which="both")
+                      if t.get_visible() and t.get_text().strip() and t.get_rotation() % 90 == 0]
+            boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in labels]
+            collisions += [(a, b) for i, (a, box_a) in enumerate(boxes) for b, box_b in boxes[i + 1:]
+                           if box_a.overlaps(box_b)]
+    return collisions
+
+
+@pytest.mark.parametrize("name", list(RUN_FIGURES))
+def test_run_figure_text_is_legible_at_page_width(drawn, name):
+    result = drawn[2][name]
+    if isinstance(result, Exception):
+        raise result
+    assert_legible(result)
+
+
+@pytest.mark.parametrize("name", list(RUN_FIGURES))
+def test_run_figure_tick_labels_do_not_collide(drawn, name):
+    result = drawn[2][name]
+    if isinstance(result, Exception):
+        raise result
+    assert tick_collisions(result) == []
+
+
+SWEEP_FIGURES = ("seed_loss_curves", "seed_frequency_fingerprints", "phase_diagram", "phase_epochs_to_accuracy")
+
+
+@pytest.fixture(scope="module")
+def sweeps_drawn():
+    """The figures of the committed sweeps (runs/seeds with the committed run first, runs/phase)."""
+    figures = sweep_figures(ROOT / "runs" / "seeds", ROOT / "runs" / "phase", ROOT / "runs" / "canonical")
+    yield {name: draw() for name, draw in figures.items()}
+    plt.close("all")
+
+
+@pytest.mark.parametrize("name", SWEEP_FIGURES)
+def test_sweep_figure_is_legible(sweeps_drawn, name, overlapping_texts):
+    fig = sweeps_drawn[name]
+    assert_legible(fig)
+    assert overlapping_texts(fig) == []
+    assert tick_collisions(fig) == []
 
 
 def test_no_p_cubed_float64_tensors(drawn):

@@ -74,7 +74,7 @@ def pick_menu_item(page, item: int, index: int = 0) -> None:
     gd = page.locator(".plotly-graph-div").nth(index)
     gd.scroll_into_view_if_needed()
     gd.locator(".updatemenu-header-group").click()
-    gd.locator(".updatemenu-dropdown-button-group .updatemenu-button").nth(item).click()
+    gd.locator(".updatemenu-dropdown-button-group .updatemenu-dropdown-button").nth(item).click()
     page.wait_for_timeout(300)
 
 
@@ -85,7 +85,16 @@ def hover_plot_centre(page, index: int = 0, subplot: str = ".nsewdrag") -> str:
     box = gd.locator(subplot).first.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     page.wait_for_timeout(300)
-    return " ".join(gd.locator(".hoverlayer .hovertext").all_inner_texts())
+    return hover_text(gd)
+
+
+def hover_text(gd) -> str:
+    """The text of the tooltips now shown in a figure (SVG: textContent, not innerText)."""
+    return gd.evaluate("g => [...g.querySelectorAll('.hoverlayer .hovertext')].map(t => t.textContent).join(' ')")
+
+
+def figure_title(page, index: int = 0) -> str:
+    return page.locator(".plotly-graph-div").nth(index).evaluate("g => g.querySelector('.gtitle').textContent")
 
 
 # ------------------------------------------------------------------ navigation
@@ -115,17 +124,17 @@ def test_attention_explorer_switches_heads_and_hovers(page_at):
     assert "a = " in tip and "b = " in tip and "attention to a" in tip, tip
     pick_menu_item(page, 2)
     assert visible_traces(page) == [2]
-    assert "Head 2" in page.locator(".plotly-graph-div .gtitle").first.inner_text()
+    assert "Head 2" in figure_title(page)
 
 
 def test_neuron_picker_changes_the_neuron(page_at):
     page = page_at("book/neurons")
     wait_for_plots(page, EXPLORERS["book/neurons"])
     assert visible_traces(page) == [0, 1]
-    title = page.locator(".plotly-graph-div .gtitle").first.inner_text()
+    title = figure_title(page)
     pick_menu_item(page, 3)
     assert visible_traces(page) == [6, 7]
-    assert page.locator(".plotly-graph-div .gtitle").first.inner_text() != title
+    assert figure_title(page) != title
     tip = hover_plot_centre(page)
     assert "a = " in tip and "neuron " in tip, tip
 
@@ -149,7 +158,7 @@ def test_phase_explorer_draws_the_hovered_cell(page_at):
     box = gd.locator(".nsewdrag").first.bounding_box()  # the grid (the first subplot)
     page.mouse.move(box["x"] + box["width"] * 0.08, box["y"] + box["height"] * 0.92)  # a corner cell
     page.wait_for_timeout(400)
-    tip = " ".join(gd.locator(".hoverlayer .hovertext").all_inner_texts())
+    tip = hover_text(gd)
     assert "train fraction" in tip and "weight decay" in tip, tip
     assert page.evaluate(curves) != before, "hovering a cell did not redraw its curves"
 

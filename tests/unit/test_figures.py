@@ -10,7 +10,10 @@ import torch
 from grokking.analysis import attention
 from grokking.analysis.context import RunContext
 from grokking.analysis.fourier import fourier_basis
+from grokking.analysis.neurons import example_neurons
+from grokking.analysis.trig import by_angle
 from grokking.figures import RUN_FIGURES, WRITEUP_FIGURES, sweep_figures
+from grokking.plotting.attention import plot_head
 
 # The figures of the attention and neurons chapters (each drawn from the planted context below).
 ATTENTION_FIGURES = ("attention_for_each_head_from_a_to_equals", "attention_for_head_0_from_a_to_equals",
@@ -133,7 +136,9 @@ def test_fourier_2d_figures_draw_the_planted_frequencies(planted, name, grid, wh
     values = np.nan_to_num(image(full), nan=-1)
     largest = {tuple(int(i) for i in np.unravel_index(j, values.shape)) for j in values.argsort(None)[-len(peaks):]}
     assert largest == set(peaks)
-    assert [t.get_text() for t in full.get_xticklabels()] == ["const", "1", "2"]
+    # round frequencies labelled (p = 23: every 5), the key frequencies 1 and 2 marked
+    assert [t.get_text() for t in full.get_xticklabels()] == ["const", "5", "10"]
+    assert list(full.get_xticks(minor=True)) == list(full.get_yticks(minor=True)) == [1, 2]
     assert full.get_title().startswith(what)
     assert len(colorbars(fig)) == 2
 
@@ -159,15 +164,51 @@ def test_key_share_figure_draws_the_planted_shares(planted):
     assert ax.get_title().endswith("1, 2")
 
 
-def test_neuron_figure_draws_the_first_five_neurons(planted):
+def test_neuron_figure_draws_one_example_neuron_per_key_frequency(planted):
     ctx, figs = planted
     fig = figs["first_5_neuron_activations"]
     maps = panels(fig)
-    assert len(maps) == 5 and len(colorbars(fig)) == 5
-    for n, ax in enumerate(maps):
+    # planted neuron n is relu(cos k a + cos k b) with k = n + 1; the key frequencies are 1 and 2
+    assert len(maps) == 2 and len(colorbars(fig)) == 2
+    for (n, k), ax in zip([(0, 1), (1, 2)], maps, strict=True):
         assert image(ax).shape == (ctx.p, ctx.p)
-        assert_drawn(image(ax), ctx.neuron_acts[:, :, n])
-        assert ax.get_title() == f"Neuron {n}"
+        order = by_angle(k, ctx.p)  # a and b placed by their angle on the neuron's frequency
+        assert_drawn(image(ax), ctx.neuron_acts[:, :, n][order][:, order])
+        assert ax.get_title() == f"Neuron {n} (k = {k})"
+        assert ax.get_ylabel() == f"{k}·a mod {ctx.p}"
+
+
+def test_example_neurons_are_the_best_explained_of_each_cluster():
+    shares = torch.zeros(6, 5)  # 6 neurons, frequencies 1 .. 5
+    shares[0, 0], shares[1, 0], shares[2, 0] = 0.9, 0.97, 0.5  # cluster 1: neurons 0 and 1 (2 is unexplained)
+    shares[3, 2], shares[4, 2] = 0.99, 0.86  # cluster 3: neurons 3 and 4
+    shares[5, 1] = 0.6  # frequency 2: no neuron above the threshold
+    assert example_neurons(shares, [1, 2, 3]) == {1: 1, 3: 3}
+    assert example_neurons(shares, [3, 1]) == {3: 3, 1: 1}  # in the order asked
+    assert example_neurons(shares, [1], threshold=0.95) == {1: 1}
+
+
+def test_dominant_frequency_is_the_strongest_wave():
+    p = 23
+    x = torch.arange(p, dtype=torch.float64) * 2 * math.pi / p
+    curve = (0.2 + torch.cos(5 * x) + 0.5 * torch.sin(2 * x)).float()
+    assert attention.dominant_frequency(curve, fourier_basis(p)) == 5
+
+
+def test_head_figure_places_a_by_angle_on_the_heads_frequency():
+    """A head that is a fast wave in a (frequency 5): ordered by 5a mod p, its mean over b is one slow wave."""
+    p = 23
+    att = grid_of(lambda x, y: 0.5 + 0.3 * torch.cos(5 * x), p)
+    fig = plot_head(att, 0, k=5)
+    (left,) = panels(fig)
+    order = by_angle(5, p)
+    assert_drawn(image(left), att[order][:, order])
+    right = next(ax for ax in fig.axes if ax.lines)
+    assert_drawn(right.lines[0].get_ydata(), 0.5 + 0.3 * np.cos(2 * np.pi * np.arange(p) / p))
+    assert right.get_xlabel() == f"5·a mod {p}"
+    plain = plot_head(att, 0)  # without k: a and b in their own order
+    assert_drawn(next(ax for ax in plain.axes if ax.lines).lines[0].get_ydata(), att.mean(dim=1))
+    plt.close("all")
 
 
 def test_neuron_cluster_figures_count_the_planted_clusters(planted):

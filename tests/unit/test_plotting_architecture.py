@@ -1,8 +1,11 @@
 """Architecture diagrams drawn from the model's live shapes, and the train/test split figure."""
 
+import numpy as np
 import pytest
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch
 
 from grokking.config import Config
 from grokking.data import make_dataset
@@ -54,3 +57,22 @@ def test_split_figure_shows_the_training_pairs():
     images = [im for ax in fig.axes for im in ax.get_images()]
     assert images
     assert int(torch.tensor(images[0].get_array()).sum()) == len(data.train_idx)
+
+
+@pytest.mark.parametrize("draw", [draw_high_level, draw_detailed])
+def test_box_text_stays_inside_its_box(spec, draw):
+    """Each box's label (drawn at the box's centre) fits inside it, with the larger text."""
+    fig = draw(spec)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    (ax,) = fig.axes
+    boxes = [patch for patch in ax.patches if isinstance(patch, FancyBboxPatch)]
+    assert boxes
+    for patch in boxes:
+        extent = patch.get_window_extent(renderer)
+        centre = ax.transData.inverted().transform(((extent.x0 + extent.x1) / 2, (extent.y0 + extent.y1) / 2))
+        (label,) = [t for t in ax.texts if np.allclose(t.get_position(), centre, atol=1e-6)]
+        text = label.get_window_extent(renderer)
+        assert extent.x0 <= text.x0 and text.x1 <= extent.x1, label.get_text()
+        assert extent.y0 <= text.y0 and text.y1 <= extent.y1, label.get_text()
