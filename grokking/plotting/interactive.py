@@ -25,13 +25,15 @@ from .style import REGIME_COLORS, TEST_COLOR, TRAIN_COLOR
 
 COLORSCALE = "Viridis"  # style.CMAP, as Plotly names it
 FONT = {"size": 13}  # at least 9 px at a phone's width too (Plotly draws text at this size)
-CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+# no mode bar: the explorers are read through their menus and tooltips, and on a phone the
+# bar covers the title
+CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": False}
 HEIGHT = 460
 
 
 def _layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
     """Title at the top left, the menu (if any) under it, then the plot area."""
-    fig.update_layout(title={"text": title, "x": 0.01, "xanchor": "left", "y": 0.99, "yanchor": "top",
+    fig.update_layout(title={"text": title, "x": 0.01, "xanchor": "left", "y": 0.97, "yanchor": "top",
                              "yref": "container", "font": {"size": 15}},
                       font=FONT, height=height, margin={"l": 55, "r": 20, "t": 100, "b": 50},
                       template="plotly_white", autosize=True)
@@ -152,8 +154,9 @@ def phase_explorer(rows: list[dict]) -> go.Figure:
                        "epoch": curve["epoch"], "train": curve["train_acc"], "test": curve["test_acc"]}
     n = len(REGIMES)
     scale = [[edge / n, REGIME_COLORS[name]] for i, name in enumerate(REGIMES) for edge in (i, i + 1)]
-    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.16,
-                        subplot_titles=("regime of each run (hover or tap a cell)", "accuracy of that run"))
+    # no subplot titles: centred over a phone-narrow panel they run off both sides; the
+    # chapter says what to do, the title names the run, the colour bar the regimes
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.14)
     fig.add_trace(go.Heatmap(
         z=codes, x=[f"{f:g}" for f in fracs], y=[f"{w:g}" for w in wds], text=text, customdata=keys,
         colorscale=scale, zmin=-0.5, zmax=n - 0.5, xgap=2, ygap=2,
@@ -168,10 +171,18 @@ def phase_explorer(rows: list[dict]) -> go.Figure:
     fig.update_yaxes(title_text="weight decay", type="category", row=1, col=1)
     fig.update_xaxes(title_text="epoch", row=2, col=1)
     fig.update_yaxes(title_text="accuracy", range=[-0.02, 1.02], tickformat=".0%", row=2, col=1)
-    fig.update_layout(legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 0.42, "yanchor": "bottom"},
-                      meta={"curves": curves, "shown": first["label"]})
     p = rows[0]["config"]["p"]
-    return _layout(fig, f"(a + b) mod {p}: {first['label']}", height=int(1.8 * HEIGHT))
+    base = f"(a + b) mod {p}"
+    fig.update_layout(legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 0.03, "yanchor": "bottom",
+                              "bgcolor": "rgba(255,255,255,0.8)"},
+                      meta={"curves": curves, "shown": first["label"], "title": base})
+    return _layout(fig, phase_title(base, first["label"]), height=int(1.8 * HEIGHT))
+
+
+def phase_title(base: str, label: str) -> str:
+    """The phase explorer's title: the task, and under it the run whose curves are shown
+    (:data:`PHASE_HOVER_SCRIPT` writes the same for the hovered run)."""
+    return f"{base}<br><span style='font-size:13px'>{label}</span>"
 
 
 # Hovering or tapping a cell of the phase explorer redraws the curves panel (traces 1 and 2)
@@ -183,7 +194,8 @@ function show(points) {
   if (!c || gd.layout.meta.shown === c.label) { return; }
   gd.layout.meta.shown = c.label;
   Plotly.update(gd, {x: [c.epoch, c.epoch], y: [c.train, c.test]},
-                {'title.text': gd.layout.title.text.split(': ')[0] + ': ' + c.label}, [1, 2]);
+                {'title.text': gd.layout.meta.title + "<br><span style='font-size:13px'>" + c.label + '</span>'},
+                [1, 2]);
 }
 gd.on('plotly_hover', function (e) { if (e.points[0].curveNumber === 0) { show(e.points); } });
 gd.on('plotly_click', function (e) { if (e.points[0].curveNumber === 0) { show(e.points); } });
