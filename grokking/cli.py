@@ -144,10 +144,6 @@ def _check_device(name: str):
     return device
 
 
-def _shown(entries: list[str]) -> str:
-    return ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
-
-
 def _run_dir_plan(args, config: Config, given: dict) -> Config:
     """The config to train into ``--out``, after checking what the directory holds.
 
@@ -158,7 +154,7 @@ def _run_dir_plan(args, config: Config, given: dict) -> Config:
     state = claim.run_state(out)
     if state == claim.FOREIGN:
         entries = claim.foreign_entries(out) if out.is_dir() else []
-        would = f" (--force would have deleted {_shown(entries)})" if args.force and entries else ""
+        would = f" (--force would have deleted {claim.listing(entries)})" if args.force and entries else ""
         raise UsageError(f"{out} is a non-empty directory that is not a run of this project; "
                          f"refusing to use it{would}")
     if args.resume:

@@ -31,7 +31,6 @@ import math
 import multiprocessing
 import os
 import re
-import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +42,8 @@ from .analysis.curves import first_epoch_reaching
 from .analysis.fourier import fourier_basis, frequency_norms, key_frequencies, to_fourier
 from .config import Config
 from .runs import store
-from .runs.lock import LOCK, RunLock, RunLocked
+from .runs.claim import empty_but_lock
+from .runs.lock import RunLock, RunLocked
 from .training.cpu import prepare_process
 from .training.loop import EARLY_STOP_PATIENCE, GROK_ACCURACY, EarlyStop, train
 from .training.signals import ParentWatch, ignore_in_worker
@@ -247,13 +247,7 @@ def _empty_work_folder(run_dir: Path, out: Path) -> None:
     work = work_dir(out)
     if run_dir.parent != work or work.is_symlink() or run_dir.is_symlink() or not run_dir.is_dir():
         raise SweepError(f"{run_dir}: not a folder of the sweep's own {work}; refusing to delete it")
-    for entry in run_dir.iterdir():
-        if entry.name == LOCK:
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
+    empty_but_lock(run_dir)
 
 
 def _prepare_dir(run: SweepRun, run_dir: Path, out: Path) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from .fourier import spectrum_2d
-from .neurons import neuron_clusters
+from .neurons import cluster_sizes, neuron_clusters, neurons_of_frequency
 
 NEURONS_PER_CLUSTER = 3  # the best-explained neurons of each cluster in the neuron picker
 UNCLUSTERED_NEURONS = 3  # and the unclustered neurons with the largest activations
@@ -34,9 +34,8 @@ def picked_neurons(shares: torch.Tensor, acts: torch.Tensor, per_cluster: int = 
     dominant, explained = neuron_clusters(shares)
     best = shares.max(dim=1).values
     picks = []
-    freqs, counts = dominant[explained].unique(return_counts=True)
-    for k in freqs[counts.argsort(descending=True)].tolist():
-        members = ((dominant == k) & explained).nonzero().flatten()
+    for k in cluster_sizes(dominant, explained):  # largest cluster first
+        members = neurons_of_frequency(dominant, explained, k)
         for n in members[best[members].argsort(descending=True)][:per_cluster].tolist():
             picks.append({"neuron": n, "cluster": k, "share": float(best[n]), "frequency": k})
     spread = acts.flatten(0, 1).float().std(dim=0)

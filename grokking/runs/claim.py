@@ -80,11 +80,22 @@ def clear_run(run_dir: Path) -> None:
         return
     if state not in (FINISHED, FAILED, INTERRUPTED):
         entries = foreign_entries(run_dir) or sorted(p.name for p in run_dir.iterdir() if p.name != LOCK)
-        shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
         raise store.RunError(
             f"{run_dir}: not replaced: it does not hold a run this project wrote (no manifest or resume "
-            f"state beside only our files); --force would have deleted {shown}")
-    for path in run_dir.iterdir():
+            f"state beside only our files); --force would have deleted {listing(entries)}")
+    empty_but_lock(run_dir)
+
+
+def listing(entries: list[str], shown: int = 5) -> str:
+    """'a, b, c' (the first ``shown`` entries, then how many more), for one-line errors."""
+    more = f" and {len(entries) - shown} more" if len(entries) > shown else ""
+    return ", ".join(entries[:shown]) + more
+
+
+def empty_but_lock(run_dir: Path) -> None:
+    """Delete everything in ``run_dir`` except its lock file (which the caller holds).
+    Symlinks are removed, never followed. The caller has checked the folder is ours."""
+    for path in Path(run_dir).iterdir():
         if path.name == LOCK:
             continue
         if path.is_dir() and not path.is_symlink():

@@ -241,19 +241,23 @@ def sha256(data: bytes) -> str:
 
 
 # ------------------------------------------------------------------ config
+def check_keys(obj: dict, expected, path: Path) -> None:
+    """``obj`` has exactly the keys ``expected`` (missing ones named first, in ``expected``'s order)."""
+    missing = [key for key in expected if key not in obj]
+    if missing:
+        raise RunError(f"{path}: missing keys: {', '.join(missing)}")
+    unknown = sorted(set(obj) - set(expected))
+    if unknown:
+        raise RunError(f"{path}: unknown keys: {', '.join(unknown)}")
+
+
 def check_config(data, path: Path) -> Config:
     """The Config in the JSON value ``data`` read from ``path``: an object with every field
     of Config (a stored config never falls back to a default), no other key, each value of
     its field's type and within its bounds (:meth:`Config.validate`)."""
     if not isinstance(data, dict):
         raise RunError(f"{path}: not a JSON object")
-    names = [f.name for f in fields(Config)]
-    missing = [name for name in names if name not in data]
-    if missing:
-        raise RunError(f"{path}: missing keys: {', '.join(missing)}")
-    unknown = sorted(set(data) - set(names))
-    if unknown:
-        raise RunError(f"{path}: unknown keys: {', '.join(unknown)}")
+    check_keys(data, [f.name for f in fields(Config)], path)
     try:
         return Config.from_dict(data)
     except (ConfigError, TypeError, ValueError, ArithmeticError) as exc:
@@ -311,12 +315,7 @@ def check_history(history, path: Path) -> None:
     loss is never finished), accuracies in [0, 1], losses and weight norms >= 0."""
     if not isinstance(history, dict):
         raise RunError(f"{path}: not a training history (not a JSON object)")
-    missing = [key for key in HISTORY_KEYS if key not in history]
-    if missing:
-        raise RunError(f"{path}: missing keys: {', '.join(missing)}")
-    unknown = sorted(set(history) - set(HISTORY_KEYS))
-    if unknown:
-        raise RunError(f"{path}: unknown keys: {', '.join(unknown)}")
+    check_keys(history, HISTORY_KEYS, path)
     for key in HISTORY_KEYS:
         if not isinstance(history[key], list) or not history[key]:
             raise RunError(f"{path}: {key} is not a non-empty list")

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
-from matplotlib.axes import Axes
+from figure_reading import assert_drawn, bar_heights, colorbars, image, panels
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 
@@ -48,32 +48,6 @@ def drawn(canonical, new_float64_watch):
 
 
 # ------------------------------------------------------------------ reading a figure back
-def assert_drawn(drawn, expected) -> None:
-    """What the figure holds equals what it was given (float32 drawing precision; NaN where NaN)."""
-    if isinstance(expected, torch.Tensor):
-        expected = expected.detach().double().numpy()
-    np.testing.assert_allclose(np.asarray(drawn, dtype=float), np.asarray(expected, dtype=float),
-                               rtol=1e-5, atol=1e-6, equal_nan=True)
-
-
-def panels(fig) -> list:
-    """The axes that show an image (not the colour bars), in drawing order."""
-    return [ax for ax in fig.axes if ax.images]
-
-
-def image(ax) -> np.ndarray:
-    return np.ma.filled(np.ma.asarray(ax.images[0].get_array(), dtype=float), np.nan)
-
-
-def heights(ax, container: int = 0) -> np.ndarray:
-    return np.array([bar.get_height() for bar in ax.containers[container]])
-
-
-def colorbars(fig) -> list:
-    """The colour bars' axes, inset ones (in a spare cell of a grid of panels) included."""
-    return [ax for ax in fig.findobj(Axes) if getattr(ax, "_colorbar", None) is not None]
-
-
 def plain_axes(fig) -> list:
     """The visible axes that are not colour bars."""
     return [ax for ax in fig.axes if ax.get_visible() and getattr(ax, "_colorbar", None) is None]
@@ -188,7 +162,7 @@ def _component_power(fig, ctx):
     (ax,) = fig.axes
     n, magnitude, keys = ctx.leading_spectrum
     assert keys == ctx.key_frequencies  # the SVD route finds the same frequencies
-    assert_drawn(heights(ax), magnitude[1:].pow(2).sum(1))
+    assert_drawn(bar_heights(ax), magnitude[1:].pow(2).sum(1))
     key_bars_coloured(ax, keys)
     assert sorted(int(t.get_text()) for t in ax.texts) == sorted(keys)
     assert ax.get_title() == f"scipy FFT of the first {n} principal components"
@@ -199,7 +173,7 @@ def _component_spectra(fig, ctx):
     axes = [ax for ax in fig.axes if ax.containers]
     assert len(axes) == n
     for i, ax in enumerate(axes):
-        assert_drawn(heights(ax), magnitude[1:, i])
+        assert_drawn(bar_heights(ax), magnitude[1:, i])
         key_bars_coloured(ax, keys)
     assert sorted(int(t.get_text()) for t in axes[0].texts) == sorted(keys)
 
@@ -221,12 +195,12 @@ def _embedding_in_fourier_basis(fig, ctx):
 def _embedding_frequency_norms(fig, ctx):
     (ax,) = fig.axes
     norms = ctx.embedding_frequency_norms
-    assert_drawn(heights(ax), norms)
+    assert_drawn(bar_heights(ax), norms)
     key_bars_coloured(ax, ctx.key_frequencies)
     (level,) = [float(line.get_ydata()[0]) for line in ax.lines if line.get_linestyle() == "--"]
     assert level == pytest.approx(math.sqrt(KEY_FREQUENCY_SHARE * float(norms.double().pow(2).sum())))
     # every key frequency reaches the level, no other frequency does
-    above = [k for k, h in enumerate(heights(ax), start=1) if h >= level]
+    above = [k for k, h in enumerate(bar_heights(ax), start=1) if h >= level]
     assert above == sorted(ctx.key_frequencies)
 
 
@@ -285,13 +259,13 @@ def _fourier_2d(grid, what):
 def _head_scores(fig, ctx):
     left, right = fig.axes
     assert_drawn(left.lines[0].get_ydata(), ctx.attention_scores_to_a[:, 0])
-    assert_drawn(heights(right), ctx.score_frequency_norms(0))
+    assert_drawn(bar_heights(right), ctx.score_frequency_norms(0))
     assert sorted(int(t.get_text()) for t in right.texts) == sorted(ctx.key_frequencies)
 
 
 def _key_shares(fig, ctx):
     (ax,) = fig.axes
-    assert_drawn(heights(ax), ctx.head_key_shares)
+    assert_drawn(bar_heights(ax), ctx.head_key_shares)
     assert ax.get_title() == "Variance in key frequencies " + ", ".join(map(str, ctx.key_frequencies))
     assert [t.get_text() for t in ax.texts] == [f"{float(s):.1%}" for s in ctx.head_key_shares]
 
@@ -331,8 +305,8 @@ def _neuron_clusters(fig, ctx):
 def _cluster_sizes(fig, ctx):
     (ax,) = fig.axes
     ks = sorted(ctx.cluster_sizes)
-    assert_drawn(heights(ax), [ctx.cluster_sizes[k] for k in ks] + [ctx.n_unexplained_neurons])
-    assert heights(ax).sum() == ctx.config.d_mlp
+    assert_drawn(bar_heights(ax), [ctx.cluster_sizes[k] for k in ks] + [ctx.n_unexplained_neurons])
+    assert bar_heights(ax).sum() == ctx.config.d_mlp
     assert ticklabels(ax) == [str(k) for k in ks] + ["none"]
     assert set(ks) == set(ctx.key_frequencies)  # every explained neuron is in a key-frequency cluster
 
@@ -346,7 +320,7 @@ def _unembed_fourier(fig, ctx):
 
 def _unembed_norms(fig, ctx):
     (ax,) = fig.axes
-    assert_drawn(heights(ax), ctx.unembed_frequency_norms)
+    assert_drawn(bar_heights(ax), ctx.unembed_frequency_norms)
     key_bars_coloured(ax, ctx.key_frequencies)
     assert sorted(int(t.get_text()) for t in ax.texts) == sorted(ctx.key_frequencies)
 
@@ -367,7 +341,7 @@ def _logits_vs_fit(fig, ctx):
 
 def _alphas(fig, ctx):
     (ax,) = fig.axes
-    assert_drawn(heights(ax), ctx.cos_fit["alphas"])
+    assert_drawn(bar_heights(ax), ctx.cos_fit["alphas"])
     assert ticklabels(ax) == [str(k) for k in ctx.key_frequencies]
 
 
@@ -390,7 +364,7 @@ def _cluster_ablation(fig, ctx):
     (ax,) = fig.axes
     result = ctx.cluster_ablation
     clusters = result["clusters"]
-    assert_drawn(heights(ax), [loss for _, loss, _ in clusters.values()] + [result["unexplained"][1]])
+    assert_drawn(bar_heights(ax), [loss for _, loss, _ in clusters.values()] + [result["unexplained"][1]])
     assert ticklabels(ax) == [f"k = {k}" for k in clusters] + ["no frequency"]
     assert [t.get_text() for t in ax.texts] == [f"{n} neurons" for n, _, _ in
                                                 [*clusters.values(), result["unexplained"]]]
@@ -443,7 +417,7 @@ def _relu_r2(fig, ctx):
     table = ctx.trig_table
     assert len(ax.containers) == 3
     for s, key in enumerate(("r2_waves", "r2_without", "r2_with")):
-        assert_drawn(heights(ax, s), [table[k][key] for k in table])
+        assert_drawn(bar_heights(ax, s), [table[k][key] for k in table])
     assert ticklabels(ax) == [f"k = {k}\n({len(table[k]['neurons'])} neurons)" for k in table]
 
 
@@ -473,10 +447,10 @@ def _cluster_readout(fig, ctx):
 def _sharpening(fig, ctx):
     left, right = fig.axes
     accuracy, margin = trig.sharpening(ctx.cluster_logits, ctx.logits, ctx.pairs[1])
-    assert_drawn(heights(left), [100 * v for v in accuracy.values()])
-    assert_drawn(heights(right), list(margin.values()))
+    assert_drawn(bar_heights(left), [100 * v for v in accuracy.values()])
+    assert_drawn(bar_heights(right), list(margin.values()))
     assert ticklabels(left) == list(accuracy)
-    assert heights(left)[-1] > 99  # the whole model: the right answer on top for (nearly) every pair
+    assert bar_heights(left)[-1] > 99  # the whole model: the right answer on top for (nearly) every pair
 
 
 def _clock(fig, ctx):
@@ -521,7 +495,7 @@ def _norm_snapshots(fig, ctx):
     assert len(axes) == len(indices)
     keys = [int(k) for k in progress["key_frequencies"]]
     for ax, i in zip(axes, indices, strict=True):
-        assert_drawn(heights(ax), progress["W_E_freq_norms"][i])
+        assert_drawn(bar_heights(ax), progress["W_E_freq_norms"][i])
         key_bars_coloured(ax, keys)
         assert ax.get_title().startswith(f"epoch {int(progress['epoch'][i]):,}\n")
     assert sorted(keys) == sorted(ctx.key_frequencies)  # the final key frequencies, tracked back in time

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from figure_reading import assert_drawn, bar_heights, colorbars, image, panels
 
 from grokking.analysis import attention
 from grokking.analysis.context import RunContext
@@ -48,31 +49,6 @@ def test_every_writeup_figure_is_registered():
 
 
 # ------------------------------------------------------------------ what a figure drew
-def panels(fig) -> list:
-    """The axes of ``fig`` that show an image (not the colour bars), in drawing order."""
-    return [ax for ax in fig.axes if ax.images]
-
-
-def image(ax) -> np.ndarray:
-    """The data of the first image on ``ax`` (masked entries as NaN)."""
-    return np.ma.filled(np.ma.asarray(ax.images[0].get_array(), dtype=float), np.nan)
-
-
-def bar_heights(ax, container: int = 0) -> np.ndarray:
-    return np.array([bar.get_height() for bar in ax.containers[container]])
-
-
-def assert_drawn(drawn, expected) -> None:
-    """What the figure holds equals what it was given (float32 drawing precision; NaN where NaN)."""
-    expected = expected.detach().double().numpy() if isinstance(expected, torch.Tensor) else expected
-    np.testing.assert_allclose(np.asarray(drawn, dtype=float), np.asarray(expected, dtype=float),
-                               rtol=1e-5, atol=1e-6, equal_nan=True)
-
-
-def colorbars(fig) -> list:
-    return [ax for ax in fig.axes if getattr(ax, "_colorbar", None) is not None]
-
-
 @pytest.fixture(scope="module")
 def planted():
     """(the planted context, {name: its figure}) for the attention and neuron figures."""
