@@ -34,12 +34,49 @@ def nearest_indices(epochs: torch.Tensor, targets: list[float]) -> list[int]:
 SPIKE_FACTOR = 100.0  # a late spike: the test loss this many times its settled value
 
 
+def _settled(history: dict[str, torch.Tensor]) -> tuple[float, int]:
+    """The test loss's settled value (its median over the last quarter of training) and the
+    index of the first recorded epoch where it is within 10x of that."""
+    epochs, loss = history["epoch"], history["test_loss"]
+    settled = float(loss[epochs >= epochs[-1] * 0.75].median())
+    return settled, int((loss <= 10 * settled).nonzero()[0, 0])
+
+
 def late_spike(history: dict[str, torch.Tensor], factor: float = SPIKE_FACTOR) -> int | None:
     """A brief blow-up after training has settled: the epoch of the largest test loss after
     the loss first came within 10x of its settled value (the median over the last quarter of
     training), if that peak exceeds ``factor`` times the settled value; else None."""
     epochs, loss = history["epoch"], history["test_loss"]
-    settled = float(loss[epochs >= epochs[-1] * 0.75].median())
-    first = int((loss <= 10 * settled).nonzero()[0, 0])
+    settled, first = _settled(history)
     peak, where = loss[first:].max(0)
     return int(epochs[first + int(where)]) if float(peak) > factor * settled else None
+
+
+def loss_spikes(history: dict[str, torch.Tensor], factor: float = SPIKE_FACTOR) -> list[dict]:
+    """Every brief blow-up of the test loss after training has settled, in order.
+
+    With the settled value and the start of the search as in :func:`late_spike`, a spike is a
+    maximal run of consecutive recorded epochs whose test loss exceeds ``factor`` times the
+    settled value. Each is a dict: ``start`` and ``end`` (its first and last recorded epoch
+    above the line), ``peak_epoch``, ``peak_loss``, ``min_train_acc`` and ``min_test_acc``
+    (the lowest accuracies from ``start`` to ``end``), and ``recovered`` (False when the
+    run ends inside it).
+    """
+    epochs, loss = history["epoch"], history["test_loss"]
+    settled, first = _settled(history)
+    above = (loss > factor * settled).tolist()
+    out, i, n = [], first, len(above)
+    while i < n:
+        if not above[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and above[j + 1]:
+            j += 1
+        span = slice(i, j + 1)
+        peak = i + int(loss[span].argmax())
+        out.append({"start": int(epochs[i]), "end": int(epochs[j]), "peak_epoch": int(epochs[peak]),
+                    "peak_loss": float(loss[peak]), "min_train_acc": float(history["train_acc"][span].min()),
+                    "min_test_acc": float(history["test_acc"][span].min()), "recovered": j + 1 < n})
+        i = j + 1
+    return out

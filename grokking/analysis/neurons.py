@@ -111,3 +111,21 @@ def example_neurons(shares: torch.Tensor, freqs: list[int], threshold: float = N
         if len(members):
             picks[k] = int(members[shares[members, k - 1].argmax()])
     return picks
+
+
+def cluster_counts(neuron_cluster: torch.Tensor, key_freqs: list[int]) -> dict[str, torch.Tensor]:
+    """How many neurons are in each cluster at each checkpoint.
+
+    ``neuron_cluster`` is (checkpoints, d_mlp): each neuron's cluster frequency, 0 for none
+    (as :func:`grokking.analysis.progress.compute_progress` stores it). Returns, each
+    (checkpoints,): ``"k = K"`` for each key frequency K, ``"other frequencies"`` (clustered
+    on a frequency that is not a key frequency of the final model) and ``"unclustered"``.
+    """
+    cluster = neuron_cluster.long()
+    out = {f"k = {k}": (cluster == k).sum(1) for k in key_freqs}
+    keyed = torch.zeros_like(cluster, dtype=torch.bool)
+    for k in key_freqs:
+        keyed |= cluster == k
+    out["other frequencies"] = ((cluster > 0) & ~keyed).sum(1)
+    out["unclustered"] = (cluster == 0).sum(1)
+    return out

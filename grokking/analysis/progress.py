@@ -17,6 +17,15 @@ w_k = 2 pi k / p, s = a + b):
   x_(1) <= ... <= x_(n) sorted, G = sum_i (2i - n - 1) x_(i) / (n sum_i x_i):
   0 when all frequencies are used equally, (n - 1)/n when one frequency is.
 - **total sum of squared weights** of all trained parameters.
+
+Stored with them, per checkpoint: the norms per frequency themselves
+(``W_E_freq_norms``, ``W_L_freq_norms``); which of the p^2 pairs the model gets
+right (``correct_bits``: the pairs in row-major order, a * p + b, packed eight to
+a byte, first pair in the highest bit; see :func:`pack_bits` / :func:`unpack_bits`);
+the excluded loss with one key frequency removed at a time (``excluded_loss_per_key``,
+in the order of ``key_frequencies``); and each MLP neuron's cluster
+(``neuron_cluster``: the frequency that explains more than the neuron threshold of
+its activations' variance, 0 for none; :func:`grokking.analysis.neurons.neuron_clusters`).
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from ..runs.load import model_from_state
 from ..training import fast
 from .fourier import fourier_basis, frequency_norms, to_fourier
 from .logits import cross_entropy_chunked, unembed_product
+from .neurons import neuron_clusters, single_frequency_shares
 
 MEASURES = ("restricted_loss", "excluded_loss", "gini_W_E", "gini_W_L", "sum_sq_weights",
             "train_loss", "test_loss")
@@ -49,6 +59,24 @@ def gini(x: torch.Tensor) -> float:
         return 0.0
     i = torch.arange(1, n + 1, dtype=torch.float64)
     return float(((2 * i - n - 1) * x).sum() / (n * total))
+
+
+def pack_bits(flags: torch.Tensor) -> torch.Tensor:
+    """A 1-D bool tensor as uint8 bytes, eight flags to a byte, the first in the highest bit
+    (numpy's ``packbits`` order); the last byte is padded with zeros. Shape (ceil(n / 8),)."""
+    n = flags.numel()
+    padded = torch.zeros(-(-n // 8) * 8, dtype=torch.int64)
+    padded[:n] = flags.flatten().to(torch.int64)
+    weights = torch.tensor([128, 64, 32, 16, 8, 4, 2, 1], dtype=torch.int64)
+    return (padded.view(-1, 8) * weights).sum(1).to(torch.uint8)
+
+
+def unpack_bits(packed: torch.Tensor, n: int) -> torch.Tensor:
+    """The first ``n`` flags of :func:`pack_bits` bytes, as bool. ``packed`` (..., bytes)
+    gives (..., n)."""
+    shifts = torch.arange(7, -1, -1, dtype=torch.int64)
+    bits = (packed.to(torch.int64).unsqueeze(-1) >> shifts) & 1  # (..., bytes, 8)
+    return bits.flatten(-2)[..., :n].bool()
 
 
 def sum_frequency_basis(p: int, freqs: Iterable[int], constant: bool) -> torch.Tensor:
@@ -85,7 +113,8 @@ def excluded_logits(logits: torch.Tensor, p: int, freqs: list[int]) -> torch.Ten
 def measures_for_model(model, config: Config, key_freqs: list[int], data, fourier: torch.Tensor) -> dict:
     """Every progress measure of one model (one checkpoint)."""
     p = config.p
-    logits = fast.last_logits(model, data.tokens)  # (p*p, p), row-major pairs
+    logits, hidden = fast.last_logits_and_neurons(model, data.tokens)  # (p*p, p), (p*p, d_mlp), row-major
+    dominant, explained = neuron_clusters(single_frequency_shares(hidden.reshape(p, p, -1), fourier))
     labels = data.labels
     train_idx, test_idx = data.train_idx, data.test_idx
     W_E_norms = frequency_norms(to_fourier(model.W_E[:p].detach(), fourier, 0))
@@ -102,6 +131,11 @@ def measures_for_model(model, config: Config, key_freqs: list[int], data, fourie
         "test_loss": cross_entropy_chunked(logits[test_idx], labels[test_idx]),
         "W_E_freq_norms": W_E_norms.float(),
         "W_L_freq_norms": W_L_norms.float(),
+        "correct_bits": pack_bits(logits.argmax(-1) == labels),
+        "excluded_loss_per_key": torch.tensor(
+            [cross_entropy_chunked(excluded_logits(logits, p, [k])[train_idx], labels[train_idx]) for k in key_freqs],
+            dtype=torch.float64),
+        "neuron_cluster": torch.where(explained, dominant, 0).to(torch.uint8),
     }
 
 
@@ -109,7 +143,9 @@ def compute_progress(run_dir: Path, key_freqs: list[int], model=None) -> dict[st
     """Progress measures for every stored checkpoint of a run: dict of tensors over epochs.
 
     Scalars become 1-D float64 tensors indexed like ``epoch``; the per-frequency
-    norms become (n_checkpoints, (p-1)/2) float32 tensors.
+    norms become (n_checkpoints, (p-1)/2) float32 tensors, ``correct_bits``
+    (n_checkpoints, ceil(p^2 / 8)) uint8, ``excluded_loss_per_key`` (n_checkpoints, |K|)
+    float64 and ``neuron_cluster`` (n_checkpoints, d_mlp) uint8.
     """
     run_dir = Path(run_dir)
     config = store.load_config(run_dir)

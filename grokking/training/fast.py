@@ -253,6 +253,15 @@ def last_logits(model, tokens: torch.Tensor, pattern: Pattern | None = None,
     return forward(s, pat)[2]
 
 
+@torch.no_grad()
+def last_logits_and_neurons(model, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`last_logits` and the MLP activations at '=' (after the ReLU) of the same
+    forward pass: (B, d_vocab_out) and (B, d_mlp)."""
+    s = prepare(model)
+    _, hidden, logits = forward(s, sparsity_pattern(tokens, s.n_heads, s.d_vocab))
+    return logits, hidden
+
+
 # ------------------------------------------------------------------ forward and backward
 @torch.no_grad()
 def loss_and_grads(model, tokens: torch.Tensor, labels: torch.Tensor, pattern: Pattern | None = None,

@@ -2,7 +2,7 @@
 
 import torch
 
-from grokking.analysis.curves import first_epoch_reaching, first_epoch_where, late_spike, nearest_indices
+from grokking.analysis.curves import first_epoch_reaching, first_epoch_where, late_spike, loss_spikes, nearest_indices
 
 
 def history():
@@ -33,3 +33,24 @@ def test_late_spike_found_only_when_large():
     h["test_loss"][80] = 0.5  # epoch 800: 500x the settled 1e-3
     assert late_spike(h) == 800
     assert late_spike(h, factor=1000.0) is None
+
+
+def test_loss_spikes_finds_each_planted_spike_with_its_accuracies():
+    epochs = torch.arange(0, 1000, 10)
+    loss = torch.full((100,), 1e-6, dtype=torch.float64)
+    loss[:5] = 5.0  # the start, before the loss settles: not a spike
+    loss[40:43] = torch.tensor([1e-3, 5e-2, 1e-3], dtype=torch.float64)  # epochs 400-420, peak at 410
+    loss[97:] = 2e-3  # the run ends inside a second one
+    train_acc = torch.ones(100, dtype=torch.float64)
+    test_acc = torch.ones(100, dtype=torch.float64)
+    train_acc[41], test_acc[42], test_acc[98] = 0.9, 0.8, 0.95
+    h = {"epoch": epochs, "test_loss": loss, "train_acc": train_acc, "test_acc": test_acc}
+    spikes = loss_spikes(h)
+    assert spikes == [
+        {"start": 400, "end": 420, "peak_epoch": 410, "peak_loss": 5e-2, "min_train_acc": 0.9,
+         "min_test_acc": 0.8, "recovered": True},
+        {"start": 970, "end": 990, "peak_epoch": 970, "peak_loss": 2e-3, "min_train_acc": 1.0,
+         "min_test_acc": 0.95, "recovered": False},
+    ]
+    assert late_spike(h) == 410  # the largest of them
+    assert loss_spikes(h, factor=1e5) == []

@@ -2,13 +2,17 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
-from grokking.analysis import progress
+from grokking.analysis import hooks, progress
+from grokking.analysis.fourier import fourier_basis
 from grokking.analysis.logits import cross_entropy_chunked
-from grokking.data import all_pairs
+from grokking.analysis.neurons import neuron_clusters, single_frequency_shares
+from grokking.data import all_pairs, make_dataset
 from grokking.runs import store
+from grokking.runs.load import model_from_state
 from grokking.training.loop import train
 
 
@@ -54,6 +58,20 @@ def test_restricted_keeps_and_excluded_removes_key_terms():
     assert cross_entropy_chunked(restricted, labels) == pytest.approx(math.log(p), rel=1e-5)
 
 
+def test_pack_bits_matches_numpy_packbits_and_round_trips():
+    gen = torch.Generator().manual_seed(3)
+    for n in (1, 7, 8, 9, 113 * 113):
+        flags = torch.rand(n, generator=gen) < 0.4
+        packed = progress.pack_bits(flags)
+        assert packed.dtype == torch.uint8 and packed.shape == (-(-n // 8),)
+        assert packed.tolist() == np.packbits(flags.numpy()).tolist()
+        assert torch.equal(progress.unpack_bits(packed, n), flags)
+    # Batched unpacking: one row per checkpoint.
+    rows = torch.stack([progress.pack_bits(torch.tensor([True, False, True])),
+                        progress.pack_bits(torch.tensor([False, False, True]))])
+    assert progress.unpack_bits(rows, 3).tolist() == [[True, False, True], [False, False, True]]
+
+
 def test_compute_progress_on_a_tiny_run(tmp_path, tiny_config):
     run_dir = tmp_path / "r"
     run_dir.mkdir()
@@ -69,6 +87,25 @@ def test_compute_progress_on_a_tiny_run(tmp_path, tiny_config):
         assert measures["train_loss"][i] == pytest.approx(history["train_loss"][j], rel=1e-4)
         assert measures["test_loss"][i] == pytest.approx(history["test_loss"][j], rel=1e-4)
         assert measures["sum_sq_weights"][i] == pytest.approx(history["weight_norm"][j] ** 2, rel=1e-6)
+        # The stored right/wrong bits give the history's accuracies on each split.
+        right = progress.unpack_bits(measures["correct_bits"][i], tiny_config.p ** 2)
+        data = make_dataset(tiny_config)
+        assert right[data.train_idx].double().mean() == pytest.approx(history["train_acc"][j], abs=1e-9)
+        assert right[data.test_idx].double().mean() == pytest.approx(history["test_acc"][j], abs=1e-9)
+    # The last checkpoint's neuron clusters and per-key excluded losses, against the same
+    # analyses on HookedTransformer's own forward pass (the reference path).
+    model = model_from_state(tiny_config, store.load_tensors(store.checkpoint_path(run_dir, 60)))
+    cache = hooks.run_cache(model, data.tokens)
+    p = tiny_config.p
+    dominant, explained = neuron_clusters(single_frequency_shares(cache["post"].reshape(p, p, -1), fourier_basis(p)))
+    assert torch.equal(measures["neuron_cluster"][-1], torch.where(explained, dominant, 0).to(torch.uint8))
+    assert measures["neuron_cluster"].shape == (4, tiny_config.d_mlp)
+    for j, k in enumerate([1, 2]):
+        ref = cross_entropy_chunked(progress.excluded_logits(cache["logits"], p, [k])[data.train_idx],
+                                    data.labels[data.train_idx])
+        assert measures["excluded_loss_per_key"][-1, j] == pytest.approx(ref, rel=1e-4)
+    assert measures["correct_bits"].dtype == torch.uint8
+    assert measures["correct_bits"].shape == (4, -(-tiny_config.p ** 2 // 8))
     assert measures["W_E_freq_norms"].shape == (4, (tiny_config.p - 1) // 2)
     progress.save_progress(run_dir, measures)
     loaded = progress.load_progress(run_dir)
