@@ -13,6 +13,7 @@ one into the HTML a chapter shows. Conventions:
 
 from __future__ import annotations
 
+import base64
 import json
 
 import numpy as np
@@ -20,8 +21,19 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from ..analysis.explorer import FRAME_SERIES, TABLE_CODES, table_codes
 from ..analysis.regimes import REGIMES, regime
-from .style import REGIME_COLORS, TEST_COLOR, TRAIN_COLOR
+from .style import (
+    EXCLUDED_COLOR,
+    KEY_COLOR,
+    PHASE_SHADES,
+    PLAIN_COLOR,
+    REGIME_COLORS,
+    RESTRICTED_COLOR,
+    TABLE_COLORS,
+    TEST_COLOR,
+    TRAIN_COLOR,
+)
 
 COLORSCALE = "Viridis"  # style.CMAP, as Plotly names it
 FONT = {"size": 13}  # at least 9 px at a phone's width too (Plotly draws text at this size)
@@ -126,6 +138,155 @@ def logit_explorer(grids: torch.Tensor, answers: list[int]) -> go.Figure:
     return _layout(fig, titles[0])
 
 
+# ------------------------------------------------------------------ training
+SERIES_STYLE = dict(zip(FRAME_SERIES, (("train loss", TRAIN_COLOR), ("test loss", TEST_COLOR),
+                                       ("restricted loss", RESTRICTED_COLOR), ("excluded loss", EXCLUDED_COLOR)),
+                        strict=True))
+TABLE_TRACE = 5  # trace order: 4 loss curves, the current-epoch markers, the table, 2 norm bars
+
+
+def _sig(values, digits: int = 4) -> list:
+    """Values rounded to ``digits`` significant digits (the page carries every frame)."""
+    return [float(f"{v:.{digits}g}") for v in np.asarray(values, dtype=np.float64).ravel()]
+
+
+def _b64(data: torch.Tensor) -> str:
+    """Bytes as URL-safe base64 ('-' and '_': the page's JSON escapes every '/' to six bytes)."""
+    return base64.urlsafe_b64encode(data.to(torch.uint8).numpy().tobytes()).decode("ascii")
+
+
+def training_title(epoch: int, last: int, phase: str) -> str:
+    """The training explorer's title at one frame (:data:`TRAINING_SCRIPT` writes the same)."""
+    return f"Epoch {epoch:,} of {last:,}: {phase}"
+
+
+def training_explorer(frames: dict, curves: dict[str, tuple[torch.Tensor, torch.Tensor]],
+                      key_freqs: list[int], boundaries: dict[str, int], start: int = 0) -> go.Figure:
+    """The training explorer: one slider over the checkpoints (:data:`TRAINING_SCRIPT` adds it,
+    with play and step buttons) driving four panels stacked for a phone's width:
+
+    1. the four losses over training (log scale, phases shaded), a cursor and a marker on
+       each curve at the frame's epoch;
+    2. the (a, b) table, each pair coloured by train / test and right / wrong;
+    3. and 4. the norms of W_E and of W_L per frequency, key frequencies in orange.
+
+    ``frames`` is :func:`grokking.analysis.explorer.training_frames`; ``curves`` maps each of
+    its series to (epochs, values) for the whole curve; ``start`` is the frame shown before
+    the reader moves the slider. The frames travel in ``layout.meta.training``.
+    """
+    p = frames["p"]
+    epochs = [int(e) for e in frames["epoch"]]
+    last = epochs[-1]
+    fig = make_subplots(rows=4, cols=1, row_heights=[0.26, 0.4, 0.17, 0.17], vertical_spacing=0.075)
+    for key, (name, colour) in SERIES_STYLE.items():
+        x, y = curves[key]
+        fig.add_trace(go.Scatter(x=np.asarray(x).tolist(), y=_sig(y), name=name, mode="lines",
+                                 line={"color": colour, "width": 1.6},
+                                 hovertemplate=f"epoch %{{x:,}}<br>{name} %{{y:.3g}}<extra></extra>"), row=1, col=1)
+    series = {key: _sig(frames[key]) for key in SERIES_STYLE}
+    fig.add_trace(go.Scatter(x=[epochs[start]] * 4, y=[series[k][start] for k in SERIES_STYLE], mode="markers",
+                             marker={"color": [c for _, c in SERIES_STYLE.values()], "size": 9,
+                                     "line": {"color": "white", "width": 1}},
+                             showlegend=False, hoverinfo="skip"), row=1, col=1)
+    names = list(TABLE_CODES)
+    scale = [[edge / 4, TABLE_COLORS[name]] for i, name in enumerate(names) for edge in (i, i + 1)]
+    codes = table_codes(frames["correct_bits"][start], frames["train_bits"], p)
+    fig.add_trace(go.Heatmap(z=codes.numpy(), colorscale=scale, zmin=-0.5, zmax=3.5, showscale=False,
+                             hovertemplate="a = %{y}, b = %{x}<br>%{text}<extra></extra>"), row=2, col=1)
+    n_freq = frames["W_E_freq_norms"].shape[1]
+    ks = list(range(1, n_freq + 1))
+    colours = [KEY_COLOR if k in key_freqs else PLAIN_COLOR for k in ks]
+    for row, key, what in ((3, "W_E_freq_norms", "W_E"), (4, "W_L_freq_norms", "W_L")):
+        fig.add_trace(go.Bar(x=ks, y=_sig(frames[key][start]), marker={"color": colours}, showlegend=False,
+                             hovertemplate=f"frequency %{{x}}<br>norm of {what} %{{y:.3g}}<extra></extra>"),
+                      row=row, col=1)
+        top = float(frames[key].max()) * 1.05
+        fig.update_yaxes(title_text=f"{what} norm", range=[0, top], row=row, col=1)
+        fig.update_xaxes(title_text="frequency k" if row == 4 else None, range=[0.4, n_freq + 0.6], row=row, col=1)
+    # the table's key: a legend of its own under it (a colour bar beside it would take a third
+    # of a phone's width); these traces come after the ones the script updates
+    for name in names:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, legend="legend2",
+                                 marker={"symbol": "square", "size": 13, "color": TABLE_COLORS[name]},
+                                 hoverinfo="skip"), row=2, col=1)
+    edges = [0, *boundaries.values(), max(last, *boundaries.values())]
+    for colour, lo, hi in zip(PHASE_SHADES, edges[:-1], edges[1:], strict=False):
+        fig.add_vrect(x0=lo, x1=hi, fillcolor=colour, opacity=0.6, line_width=0, layer="below", row=1, col=1)
+    fig.add_shape(type="line", x0=epochs[start], x1=epochs[start], y0=0, y1=1, xref="x", yref="y domain",
+                  line={"color": "#1f1f1f", "width": 1.5})
+    fig.update_xaxes(title_text="epoch", range=[0, last], row=1, col=1)
+    fig.update_yaxes(title_text="loss", type="log", exponentformat="power", row=1, col=1)
+    _grid_axes(fig, p, row=2, col=1)
+    fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
+                              "entrywidth": 0.5, "entrywidthmode": "fraction", "font": {"size": 12}},
+                      legend2={"orientation": "h", "x": 0, "xanchor": "left", "y": fig.layout.yaxis2.domain[0] - 0.04,
+                               "yanchor": "top", "entrywidth": 0.5, "entrywidthmode": "fraction",
+                               "font": {"size": 12}, "itemclick": False, "itemdoubleclick": False},
+                      bargap=0.15, hovermode="closest",
+                      meta={"training": {
+                          "p": p, "last": last, "start": start, "epoch": epochs, "phase": list(frames["phase"]),
+                          "bits": [_b64(row) for row in frames["correct_bits"]], "train": _b64(frames["train_bits"]),
+                          "series": [series[k] for k in SERIES_STYLE],
+                          "we": [_sig(row) for row in frames["W_E_freq_norms"]],
+                          "wl": [_sig(row) for row in frames["W_L_freq_norms"]],
+                          "names": names}})
+    fig = _layout(fig, training_title(epochs[start], last, frames["phase"][start]), height=int(3.1 * HEIGHT))
+    fig.update_layout(margin={"t": 110})
+    return fig
+
+
+# The training explorer's controls, added above the figure: a slider over the frames and
+# play / step buttons (no easing: each frame is drawn as it is). Every frame redraws the
+# table from its packed bits, the two norm bars, the markers, the cursor and the title.
+TRAINING_SCRIPT = """
+var gd = document.getElementById('{plot_id}');
+var m = gd.layout.meta.training, p = m.p, n = m.epoch.length, TABLE = 5;
+function bytes(s) { var b = atob(s.replace(/-/g, '+').replace(/_/g, '/')), out = new Uint8Array(b.length);
+  for (var i = 0; i < b.length; i++) { out[i] = b.charCodeAt(i); } return out; }
+function bit(buf, i) { return (buf[i >> 3] >> (7 - (i & 7))) & 1; }
+var train = bytes(m.train);
+var box = document.createElement('div');
+box.className = 'training-controls';
+box.innerHTML = '<button type="button" class="tc-play" aria-label="play">&#9654; play</button>' +
+  '<button type="button" class="tc-prev" aria-label="previous checkpoint">&#9664;</button>' +
+  '<button type="button" class="tc-next" aria-label="next checkpoint">&#9654;</button>' +
+  '<input type="range" class="tc-slider" min="0" max="' + (n - 1) + '" step="1" value="' + m.start +
+  '" aria-label="checkpoint">' + '<span class="tc-label" aria-live="polite"></span>';
+gd.parentNode.insertBefore(box, gd);
+var slider = box.querySelector('.tc-slider'), label = box.querySelector('.tc-label');
+var play = box.querySelector('.tc-play'), timer = null;
+function title(f) { return 'Epoch ' + m.epoch[f].toLocaleString('en-US') + ' of ' +
+  m.last.toLocaleString('en-US') + ': ' + m.phase[f]; }
+function draw(f) {
+  f = Math.max(0, Math.min(n - 1, f));
+  slider.value = f;
+  var right = bytes(m.bits[f]), z = [], text = [];
+  for (var a = 0; a < p; a++) { var zr = [], tr = [];
+    for (var b = 0; b < p; b++) { var i = a * p + b, code = 2 * bit(train, i) + bit(right, i);
+      zr.push(code); tr.push(m.names[code]); }
+    z.push(zr); text.push(tr); }
+  var e = m.epoch[f], ys = m.series.map(function (s) { return s[f]; });
+  Plotly.update(gd, {x: [[e, e, e, e], undefined, undefined, undefined],
+                     y: [ys, undefined, m.we[f], m.wl[f]], z: [undefined, z, undefined, undefined],
+                     text: [undefined, text, undefined, undefined]},
+                {'title.text': title(f), 'shapes[0].x0': e, 'shapes[0].x1': e}, [4, TABLE, 6, 7]);
+  label.textContent = 'epoch ' + e.toLocaleString('en-US');
+  gd.setAttribute('data-frame', f);
+}
+function stop() { if (timer) { clearInterval(timer); timer = null; } play.innerHTML = '&#9654; play'; }
+play.addEventListener('click', function () {
+  if (timer) { stop(); return; }
+  if (+slider.value >= n - 1) { draw(0); }
+  play.innerHTML = '&#10074;&#10074; pause';
+  timer = setInterval(function () { var f = +slider.value + 1; draw(f); if (f >= n - 1) { stop(); } }, 120);
+});
+box.querySelector('.tc-prev').addEventListener('click', function () { stop(); draw(+slider.value - 1); });
+box.querySelector('.tc-next').addEventListener('click', function () { stop(); draw(+slider.value + 1); });
+slider.addEventListener('input', function () { stop(); draw(+slider.value); });
+draw(m.start);
+"""
+
+
 # ------------------------------------------------------------------ the phase diagram
 def phase_explorer(rows: list[dict]) -> go.Figure:
     """The phase grid, hoverable: each cell's regime and epochs; hovering (or tapping) a cell
@@ -156,17 +317,22 @@ def phase_explorer(rows: list[dict]) -> go.Figure:
     scale = [[edge / n, REGIME_COLORS[name]] for i, name in enumerate(REGIMES) for edge in (i, i + 1)]
     # no subplot titles: centred over a phone-narrow panel they run off both sides; the
     # chapter says what to do, the title names the run, the colour bar the regimes
-    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.14)
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.2)  # room for the key, 4 rows on a phone
     fig.add_trace(go.Heatmap(
         z=codes, x=[f"{f:g}" for f in fracs], y=[f"{w:g}" for w in wds], text=text, customdata=keys,
-        colorscale=scale, zmin=-0.5, zmax=n - 0.5, xgap=2, ygap=2,
-        colorbar={"tickvals": list(range(n)), "ticktext": list(REGIMES), "thickness": 12, "y": 0.79, "len": 0.42},
+        colorscale=scale, zmin=-0.5, zmax=n - 0.5, xgap=2, ygap=2, showscale=False,
         hovertemplate="train fraction %{x}, weight decay %{y}<br>%{text}<extra></extra>"), row=1, col=1)
     first = curves[keys[len(wds) // 2][len(fracs) // 2] or next(iter(curves))]
     fig.add_trace(go.Scatter(x=first["epoch"], y=first["train"], name="train", mode="lines",
                              line={"color": TRAIN_COLOR}), row=2, col=1)
     fig.add_trace(go.Scatter(x=first["epoch"], y=first["test"], name="test", mode="lines",
                              line={"color": TEST_COLOR}), row=2, col=1)
+    # the regimes' key: a legend of its own under the grid (a colour bar beside it took a
+    # third of a phone's width); these traces come after the ones the hover script redraws
+    for name in REGIMES:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, legend="legend2",
+                                 marker={"symbol": "square", "size": 13, "color": REGIME_COLORS[name]},
+                                 hoverinfo="skip"), row=1, col=1)
     fig.update_xaxes(title_text="train fraction", type="category", row=1, col=1)
     fig.update_yaxes(title_text="weight decay", type="category", row=1, col=1)
     fig.update_xaxes(title_text="epoch", row=2, col=1)
@@ -175,6 +341,9 @@ def phase_explorer(rows: list[dict]) -> go.Figure:
     base = f"(a + b) mod {p}"
     fig.update_layout(legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 0.03, "yanchor": "bottom",
                               "bgcolor": "rgba(255,255,255,0.8)"},
+                      legend2={"orientation": "v", "x": 0, "xanchor": "left", "y": fig.layout.yaxis.domain[0] - 0.07,
+                               "yanchor": "top",
+                               "font": {"size": 12}, "itemclick": False, "itemdoubleclick": False},
                       meta={"curves": curves, "shown": first["label"], "title": base})
     return _layout(fig, phase_title(base, first["label"]), height=int(1.8 * HEIGHT))
 

@@ -37,6 +37,10 @@ RESTRICTED_COLOR = "#2e7d32"  # green: the restricted loss
 EXCLUDED_COLOR = "#7b3294"  # purple: the excluded loss
 GINI_E_COLOR = "#2a788e"  # viridis blue-green: Gini of W_E
 GINI_L_COLOR = MODEL_COLOR  # Gini of W_L
+# The training explorer's (a, b) table: dark where the model is right, pale where it is
+# wrong; blue for training pairs, red for test pairs (TRAIN_COLOR, TEST_COLOR)
+TABLE_COLORS = {"test, wrong": "#f4c4c4", "test, right": TEST_COLOR,
+                "train, wrong": "#c3d5ea", "train, right": TRAIN_COLOR}
 PHASE_SHADES = ("#e6e6e6", "#ffffff", "#e6e6e6")  # memorisation and clean-up shaded, formation plain
 SEED_COLORS = plt.get_cmap("tab10").colors  # one per run of the seeds sweep
 REGIME_COLORS = {  # the phase diagram's regions
@@ -82,6 +86,13 @@ class BookFigure(Figure):
         buffer = io.BytesIO()
         self.savefig(buffer, format="png", dpi=STYLE["savefig.dpi"], bbox_inches="tight")
         return buffer.getvalue()
+
+
+def cluster_colors(freqs: list[int]) -> list:
+    """One viridis colour per neuron cluster (key frequency), dark to light (the palest
+    yellow left out)."""
+    cmap = colormaps[CMAP]
+    return [cmap(0.8 * i / max(len(freqs) - 1, 1)) for i in range(len(freqs))]
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, height: float = 3.6, width: float = PAGE_WIDTH, **kwargs):

@@ -26,7 +26,7 @@ if not CHROMIUM.exists():
 
 WIDTHS = {"laptop": 1280, "phone": 390}
 EXPLORERS = {  # page: how many figures it draws with Plotly
-    "book/attention": 1, "book/neurons": 1, "book/logits": 1, "book/phase": 1,
+    "book/attention": 1, "book/neurons": 1, "book/logits": 1, "book/phase": 1, "book/progress": 1,
 }
 PLOTLY_JS = "_static/plotly/plotly.min.js"
 PAGE_BUDGET = 3 * 1024 * 1024  # bytes of a page's own: its HTML and the images only it shows
@@ -146,6 +146,52 @@ def test_logit_explorer_hovers_the_sum(page_at):
     assert "(a + b) mod" in tip and "logit of c" in tip, tip
     pick_menu_item(page, 1)
     assert visible_traces(page) == [1]
+
+
+TRAINING_STATE = """() => { const gd = document.querySelector('.plotly-graph-div');
+  return {frame: +gd.getAttribute('data-frame'), title: gd.layout.title.text,
+          table: JSON.stringify(gd.data[5].z), bars: JSON.stringify(gd.data[6].y),
+          cursor: gd.layout.shapes[0].x0, slider: +document.querySelector('.tc-slider').value}; }"""
+
+
+def test_training_explorer_follows_the_slider_buttons_and_hover(page_at):
+    page = page_at("book/progress")
+    wait_for_plots(page, EXPLORERS["book/progress"])
+    start = page.evaluate(TRAINING_STATE)
+    assert start["frame"] == 0 and start["slider"] == 0 and start["title"].startswith("Epoch 0 of")
+    n = page.evaluate("() => document.querySelector('.plotly-graph-div').layout.meta.training.epoch.length")
+    assert n >= 100, f"only {n} frames"
+    slider = page.locator(".tc-slider")
+    slider.scroll_into_view_if_needed()
+    # drag the slider's thumb to about 60% of its track, as a reader would
+    box = slider.bounding_box()
+    page.mouse.move(box["x"] + 4, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(300)
+    moved = page.evaluate(TRAINING_STATE)
+    assert 0.4 * n < moved["frame"] < 0.8 * n, moved["frame"]
+    assert moved["slider"] == moved["frame"]
+    for key in ("title", "table", "bars", "cursor"):
+        assert moved[key] != start[key], f"moving the slider did not change the {key}"
+    page.locator(".tc-next").click()
+    page.wait_for_timeout(200)
+    assert page.evaluate(TRAINING_STATE)["frame"] == moved["frame"] + 1
+    page.locator(".tc-prev").click()
+    page.locator(".tc-prev").click()
+    page.wait_for_timeout(200)
+    assert page.evaluate(TRAINING_STATE)["frame"] == moved["frame"] - 1
+    play = page.locator(".tc-play")
+    play.click()
+    page.wait_for_timeout(800)
+    play.click()  # pause
+    played = page.evaluate(TRAINING_STATE)["frame"]
+    assert played > moved["frame"], "play did not advance the frames"
+    page.wait_for_timeout(400)
+    assert page.evaluate(TRAINING_STATE)["frame"] == played, "pause did not stop the frames"
+    tip = hover_plot_centre(page, subplot=".x2y2 .nsewdrag")  # the (a, b) table
+    assert "a = " in tip and "b = " in tip and ("train, " in tip or "test, " in tip), tip
 
 
 def test_phase_explorer_draws_the_hovered_cell(page_at):

@@ -1,13 +1,17 @@
 """The explorers' data (analysis.explorer) and figures (plotting.interactive), on planted inputs."""
 
+import base64
+import itertools
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from grokking.analysis import explorer
 from grokking.analysis.fourier import fourier_basis
 from grokking.analysis.neurons import NEURON_THRESHOLD
+from grokking.analysis.progress import pack_bits
 from grokking.analysis.regimes import REGIMES, regime
 from grokking.chapter import Interactive
 from grokking.plotting import interactive
@@ -112,3 +116,84 @@ def test_page_html_carries_no_plotly_js():
     assert 'class="plotly-graph-div"' in html
     assert len(html) < 200_000  # the data only: plotly.js alone is 4.6 MB
     assert "cdn" not in html.lower() and "MathJax" not in html
+
+
+# ------------------------------------------------------------------ the training explorer
+def planted_progress(n: int = 9, p: int = P) -> tuple[dict, torch.Tensor]:
+    """n checkpoints 100 epochs apart; at checkpoint i the pairs with index < i * p are right."""
+    epochs = torch.arange(n) * 100
+    rows = [pack_bits(torch.arange(p * p) < i * p) for i in range(n)]
+    freqs = (p - 1) // 2
+    progress = {"epoch": epochs, "correct_bits": torch.stack(rows),
+                "W_E_freq_norms": torch.arange(n * freqs, dtype=torch.float32).reshape(n, freqs),
+                "W_L_freq_norms": torch.ones(n, freqs)}
+    for j, key in enumerate(explorer.FRAME_SERIES):
+        progress[key] = torch.linspace(1.0, 0.1, n, dtype=torch.float64) * (j + 1)
+    train_idx = torch.tensor([0, 5, p + 1, p * p - 1])
+    return progress, train_idx
+
+
+def test_frame_indices_spread_evenly_and_keep_both_ends():
+    assert explorer.frame_indices(5, 10) == [0, 1, 2, 3, 4]
+    assert explorer.frame_indices(401) == list(range(0, 401, 2))
+    picked = explorer.frame_indices(400, 201)
+    assert picked[0] == 0 and picked[-1] == 399 and len(picked) <= 201
+    assert all(b > a for a, b in itertools.pairwise(picked))
+    for bad in ((0, 10), (5, 1)):
+        with pytest.raises(ValueError, match="at least one checkpoint"):
+            explorer.frame_indices(*bad)
+
+
+def test_training_frames_carry_each_checkpoint_and_its_phase():
+    progress, train_idx = planted_progress()
+    bounds = {"memorisation_end": 200, "cleanup_start": 500, "cleanup_end": 700}
+    frames = explorer.training_frames(progress, bounds, train_idx, P, most=5)
+    assert frames["epoch"].tolist() == [0, 200, 400, 600, 800]
+    assert frames["phase"] == ["memorisation", "memorisation ends", "circuit formation", "clean-up", "grokked"]
+    assert torch.equal(frames["W_E_freq_norms"], progress["W_E_freq_norms"][[0, 2, 4, 6, 8]])
+    # The table's codes: 2 * train + right, from the packed bits.
+    codes = explorer.table_codes(frames["correct_bits"][1], frames["train_bits"], P)  # checkpoint 2
+    assert codes.shape == (P, P) and codes.dtype == torch.int8
+    right = torch.arange(P * P) < 2 * P
+    train = torch.zeros(P * P, dtype=torch.bool)
+    train[train_idx] = True
+    assert torch.equal(codes.flatten(), (2 * train.to(torch.int8) + right.to(torch.int8)))
+    assert explorer.TABLE_CODES[int(codes[0, 0])] == "train, right"
+    assert explorer.TABLE_CODES[int(codes[P - 1, P - 1])] == "train, wrong"
+    assert explorer.TABLE_CODES[int(codes[P - 1, 0])] == "test, wrong"
+    no_bits = {k: v for k, v in progress.items() if k != "correct_bits"}
+    with pytest.raises(KeyError, match="python -m grokking progress"):
+        explorer.training_frames(no_bits, bounds, train_idx, P)
+
+
+def test_training_explorer_draws_the_start_frame_and_carries_every_frame():
+    progress, train_idx = planted_progress()
+    bounds = {"memorisation_end": 200, "cleanup_start": 500, "cleanup_end": 700}
+    frames = explorer.training_frames(progress, bounds, train_idx, P)
+    history = {"epoch": progress["epoch"], "train_loss": progress["train_loss"], "test_loss": progress["test_loss"]}
+    fig = interactive.training_explorer(frames, explorer.training_curves(history, progress), [2, 5], bounds, start=3)
+    data = interactive.figure_json(fig)
+    traces = data["data"]
+    assert [t["type"] for t in traces[:8]] == ["scatter"] * 5 + ["heatmap", "bar", "bar"]
+    assert interactive.TABLE_TRACE == 5
+    meta = data["layout"]["meta"]["training"]
+    n = len(frames["epoch"])
+    assert meta["epoch"] == frames["epoch"].tolist() and meta["start"] == 3 and meta["p"] == P
+    assert len(meta["bits"]) == len(meta["we"]) == len(meta["wl"]) == len(meta["phase"]) == n
+    # Each frame's packed bits decode (URL-safe base64) to that checkpoint's bytes.
+    for f in (0, 3, n - 1):
+        raw = base64.urlsafe_b64decode(meta["bits"][f])
+        assert list(raw) == frames["correct_bits"][f].tolist()
+    # The figure as sent draws the start frame: its table, its bars, its markers and title.
+    z = np.asarray(fig.data[5].z)
+    assert np.array_equal(z, explorer.table_codes(frames["correct_bits"][3], frames["train_bits"], P).numpy())
+    assert list(fig.data[6].y) == frames["W_E_freq_norms"][3].tolist()
+    assert list(fig.data[4].x) == [300] * 4
+    assert fig.layout.title.text == interactive.training_title(300, 800, frames["phase"][3])
+    # Key frequencies in the key colour, the rest plain.
+    colours = fig.data[6].marker.color
+    assert colours[1] == colours[4] != colours[0]
+    # The table's legend names the four codes, in their colours.
+    assert [t["name"] for t in traces[8:]] == list(explorer.TABLE_CODES)
+    html = interactive.page_html(fig, interactive.TRAINING_SCRIPT)
+    assert "plotly.min.js" not in html and "tc-slider" in html
