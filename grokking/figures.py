@@ -18,7 +18,7 @@ import numpy as np
 from .analysis import phases, seeds, trig
 from .analysis.attention import dominant_frequency
 from .analysis.context import RunContext
-from .analysis.neurons import NEURON_THRESHOLD, example_neurons
+from .analysis.neurons import NEURON_THRESHOLD, cluster_counts, example_neurons
 from .model import model_spec
 from .plotting import architecture, attention, embeddings, logits, neurons, phase, progress, training
 from .plotting import seeds as seed_plots
@@ -132,6 +132,11 @@ RUN_FIGURES: dict[str, Callable] = {
     "embedding_norms_over_training": lambda ctx: progress.plot_embedding_norms_snapshots(
         ctx.progress, ctx.phase_boundaries, phases.snapshot_indices(ctx.progress, ctx.phase_boundaries)),
     "frequency_ablations": lambda ctx: progress.plot_ablation_losses(ctx.frequency_ablations, ctx.p),
+    "circuit_formation_by_frequency": lambda ctx: progress.plot_circuit_formation(
+        ctx.progress, cluster_counts(ctx.progress["neuron_cluster"], ctx.key_frequencies),
+        ctx.key_frequencies, ctx.phase_boundaries),
+    "unembed_norms_over_training": lambda ctx: progress.plot_unembed_norms_over_training(
+        ctx.progress, ctx.key_frequencies, ctx.phase_boundaries),
 }
 
 

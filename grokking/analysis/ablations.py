@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from .logits import cross_entropy_chunked
+from .logits import cross_entropy_chunked, loss_and_accuracy
 from .progress import excluded_logits, restricted_logits
 
 
@@ -67,3 +67,35 @@ def frequency_ablation_table(logits: torch.Tensor, data, p: int, key_freqs: list
     frequency of the embedding (``embedding_norms``, indexed by frequency - 1)."""
     control = strongest_other_frequency(embedding_norms, key_freqs)
     return frequency_ablation_losses(logits, data.labels, data.test_idx, p, key_freqs, [control])
+
+
+def _scores(logits: torch.Tensor, labels: torch.Tensor, split: dict[str, torch.Tensor]) -> dict[str, float]:
+    out = {}
+    for name, idx in split.items():
+        loss, acc = loss_and_accuracy(logits[idx], labels[idx])
+        out[f"{name} loss"], out[f"{name} accuracy"] = loss, acc
+    return out
+
+
+def part_table(parts: dict[str, torch.Tensor], labels: torch.Tensor, train_idx: torch.Tensor,
+               test_idx: torch.Tensor) -> dict[str, dict[str, float]]:
+    """Loss and accuracy on the training and test pairs of the logits built from some of
+    ``parts`` (name: (N, p) tensors that add up to the model's logits, e.g.
+    :func:`grokking.analysis.hooks.logit_parts`).
+
+    Rows, each a dict of ``"train loss"``, ``"train accuracy"``, ``"test loss"``,
+    ``"test accuracy"``:
+
+    - ``"whole model"``: every part;
+    - ``"only X"`` for each part X: that part alone;
+    - ``"without X"`` for each part X: every part, with X mean-ablated (replaced by its mean
+      over all N rows, so what it adds to every pair alike stays).
+    """
+    split = {"train": train_idx, "test": test_idx}
+    whole = sum(parts.values())
+    rows = {"whole model": _scores(whole, labels, split)}
+    for name, part in parts.items():
+        rows[f"only {name}"] = _scores(part, labels, split)
+    for name, part in parts.items():
+        rows[f"without {name}"] = _scores(whole - part + part.mean(0), labels, split)
+    return rows

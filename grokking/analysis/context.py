@@ -204,6 +204,16 @@ class RunContext:
                                                   self.embedding_frequency_norms)
 
     @cached_property
+    def logit_parts(self) -> dict[str, torch.Tensor]:
+        """hooks.logit_parts: the logits of every pair (p*p, p) as the direct path, the
+        key-frequency clusters' neurons and the unclustered neurons, which add up to them."""
+        _, explained = self.neuron_clusters
+        groups = {"clustered neurons": explained.nonzero().flatten(),
+                  "unclustered neurons": (~explained).nonzero().flatten()}
+        acts = self.neuron_acts.reshape(self.p * self.p, -1)
+        return hooks.logit_parts(self.model, self.run.data.tokens, acts, groups)
+
+    @cached_property
     def cluster_logits(self) -> dict[int, torch.Tensor]:
         """Per key-frequency cluster, its contribution to the logits of every pair: (p*p, p)."""
         return trig.cluster_logit_table(self.neuron_acts, self.W_L, self.trig_table)

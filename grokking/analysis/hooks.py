@@ -17,6 +17,7 @@ PATTERN_HOOK = "blocks.0.attn.hook_pattern"  # (batch, head, query_pos, key_pos)
 SCORES_HOOK = "blocks.0.attn.hook_attn_scores"  # (batch, head, query_pos, key_pos), before the softmax
 NEURON_HOOK = "blocks.0.mlp.hook_post"  # (batch, pos, d_mlp), after the ReLU
 NEURON_PRE_HOOK = "blocks.0.mlp.hook_pre"  # before the ReLU
+RESID_MID_HOOK = "blocks.0.hook_resid_mid"  # (batch, pos, d_model): embeddings + attention, before the MLP
 
 
 def run_cache(model, tokens: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -98,3 +99,25 @@ def cluster_ablation(model, data: Dataset, logits: torch.Tensor, neuron_acts: to
     ablated = logits_with_neurons_ablated(model, tokens[test], rest, means)
     out["unexplained"] = (len(rest), *loss_and_accuracy(ablated, labels[test]))
     return out
+
+
+def logit_parts(model, tokens: torch.Tensor, neuron_acts: torch.Tensor, groups: dict[str, torch.Tensor]) -> dict:
+    """The logits at '=' split into the parts that add up to them (one layer, no final norm):
+
+    - ``"direct path"``: what reaches the unembedding without the MLP neurons, the residual
+      stream before the MLP plus the MLP's output bias, times W_U, plus b_U;
+    - one part per entry of ``groups`` (name: neuron indices; together every neuron once):
+      the sum over its neurons n of act_n(a, b) * W_L[n], with W_L = W_out W_U.
+
+    ``tokens`` (N, 3) and ``neuron_acts`` (N, d_mlp) row for row. Each part is (N, p); their
+    sum is the model's logits up to float rounding.
+    """
+    with torch.no_grad():
+        _, cache = model.run_with_cache(tokens, names_filter=lambda name: name == RESID_MID_HOOK)
+        mid = cache[RESID_MID_HOOK][:, -1]  # (N, d_model)
+        direct = (mid + model.blocks[0].mlp.b_out) @ model.W_U + model.b_U  # (N, p)
+        W_L = model.blocks[0].mlp.W_out @ model.W_U  # (d_mlp, p)
+        parts = {"direct path": direct}
+        for name, neurons in groups.items():
+            parts[name] = neuron_acts[:, neurons] @ W_L[neurons]  # (N, p)
+    return parts

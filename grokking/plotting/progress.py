@@ -31,6 +31,7 @@ from .style import (
     TEST_COLOR,
     TRAIN_COLOR,
     BookFigure,
+    cluster_colors,
     label_phases,
     new_figure,
     shade_phases,
@@ -190,4 +191,61 @@ def plot_ablation_losses(rows: dict[str, dict[str, float]], p: int | None = None
     ax.set_xlabel("cross-entropy loss (nats, log scale)")
     ax.set_title("Logits with Fourier components of a + b removed")
     ax.legend(loc="lower right", fontsize=SMALL)
+    return fig
+
+
+# ------------------------------------------------------------------ the circuit forming, frequency by frequency
+def plot_circuit_formation(progress: dict[str, torch.Tensor], counts: dict[str, torch.Tensor],
+                           key_freqs: list[int], boundaries: dict[str, int]) -> Figure:
+    """Top: the excluded loss with one key frequency removed at a time, over training (log
+    scale). Bottom: how many MLP neurons are in each key frequency's cluster, in clusters of
+    other frequencies and in none (``counts`` is
+    :func:`grokking.analysis.neurons.cluster_counts`). Phases shaded; the whole run."""
+    epochs = _np(progress["epoch"])
+    colours = cluster_colors(key_freqs)
+    fig, axes = new_figure(2, 1, height=6.4, sharex=True)
+    ax = axes[0]
+    for j, (k, colour) in enumerate(zip(key_freqs, colours, strict=True)):
+        ax.plot(epochs, _np(progress["excluded_loss_per_key"][:, j]), color=colour, linewidth=1.5,
+                label=f"without k = {k}")
+    ax.set_yscale("log")
+    ax.set_ylabel("excluded loss, one key\nfrequency removed (nats)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=SMALL)
+    ax = axes[1]
+    for k, colour in zip(key_freqs, colours, strict=True):
+        ax.plot(epochs, _np(counts[f"k = {k}"]), color=colour, linewidth=1.5, label=f"cluster k = {k}")
+    ax.plot(epochs, _np(counts["other frequencies"]), color=KEY_COLOR, linewidth=1.4, linestyle=":",
+            label="clusters of other\nfrequencies")
+    ax.plot(epochs, _np(counts["unclustered"]), color=ACCENT, linewidth=1.5, label="in no cluster")
+    ax.set_ylabel("neurons")
+    ax.set_xlabel("epoch (full-batch optimiser steps)")
+    ax.set_ylim(0, None)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=SMALL)
+    for ax in axes:  # the phases shaded and dashed, unnamed: over all 40,000 epochs memorisation is a sliver
+        ax.set_xlim(0, epochs[-1])
+        shade_phases(ax, boundaries)
+    return fig
+
+
+def plot_unembed_norms_over_training(progress: dict[str, torch.Tensor], key_freqs: list[int],
+                                     boundaries: dict[str, int]) -> Figure:
+    """The norm of W_L at each frequency (rows) at each checkpoint (columns), as a heatmap;
+    the key frequencies marked on the left, the phase boundaries as dashed lines."""
+    norms = _np(progress["W_L_freq_norms"]).T  # (frequencies, checkpoints)
+    epochs = _np(progress["epoch"])
+    fig, ax = new_figure(1, 1, height=4.2)
+    n = norms.shape[0]
+    image = ax.imshow(norms, aspect="auto", origin="lower", cmap="viridis", interpolation="nearest",
+                      extent=(epochs[0], epochs[-1], 0.5, n + 0.5))
+    fig.colorbar(image, ax=ax, label="norm of W_L at frequency k")
+    ax.set_yticks(key_freqs)
+    ax.set_yticklabels([str(k) for k in key_freqs])
+    for tick in ax.get_yticklabels():
+        tick.set_color(KEY_COLOR)
+        tick.set_fontweight("bold")
+    ax.set_ylabel("frequency k (key frequencies marked)")
+    ax.set_xlabel("epoch (full-batch optimiser steps)")
+    for edge in boundaries.values():
+        ax.axvline(edge, color="white", linestyle="--", linewidth=1)
+    ax.set_title("W_L in the Fourier basis over training: which frequencies the neurons write to the logits")
     return fig

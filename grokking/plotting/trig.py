@@ -26,18 +26,13 @@ from .style import (
     STYLE,
     TEST_COLOR,
     TRAIN_COLOR,
+    cluster_colors,
     new_figure,
     number_axes,
     panel_grid,
     shared_colorbar,
     shared_legend,
 )
-
-
-def cluster_colors(freqs: list[int]) -> list:
-    """One viridis colour per cluster, dark to light (the palest yellow left out)."""
-    cmap = matplotlib.colormaps[CMAP]
-    return [cmap(0.8 * i / max(len(freqs) - 1, 1)) for i in range(len(freqs))]
 
 
 # ------------------------------------------------------------------ 1. pre-activations
@@ -293,7 +288,8 @@ def plot_clock(cluster_logits: dict[int, torch.Tensor], model_logits: torch.Tens
         ax.set_xlim(-1.62, 1.62)  # room beside the ring for the sum's label
         ax.set_ylim(-1.45, 1.45)
         ax.axis("off")
-        ax.set_title(f"k = {k}\n{k}·{a} ≡ {k * a % p},  {k}·{b} ≡ {k * b % p}\n"
+        # one product a line: three clocks a row leave each title about a third of the page
+        ax.set_title(f"k = {k}\n{k}·{a} ≡ {k * a % p}\n{k}·{b} ≡ {k * b % p}\n"
                      f"sum ≡ {k * (a + b) % p} ≡ {k}·{answer}", fontsize=10, linespacing=1.3)
     shared_colorbar(fig, dots, faces, spares, "cluster's logit for c\n(scaled to ±1)")
     c = np.arange(p)

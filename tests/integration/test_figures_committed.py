@@ -464,7 +464,7 @@ def _clock(fig, ctx):
         centred = values[row].double() - values[row].double().mean()
         assert_drawn(face.collections[0].get_array(), centred / centred.abs().max())
         assert_drawn(lines_by_label(bottom)[f"cluster k = {k}"].get_ydata(), centred)
-        assert face.get_title() == (f"k = {k}\n{k}·{a} ≡ {k * a % ctx.p},  {k}·{b} ≡ {k * b % ctx.p}\n"
+        assert face.get_title() == (f"k = {k}\n{k}·{a} ≡ {k * a % ctx.p}\n{k}·{b} ≡ {k * b % ctx.p}\n"
                                     f"sum ≡ {k * (a + b) % ctx.p} ≡ {k}·{answer}")
         total += centred.numpy()
     assert_drawn(lines_by_label(bottom)["sum of the clusters"].get_ydata(), total)
@@ -499,6 +499,34 @@ def _norm_snapshots(fig, ctx):
         key_bars_coloured(ax, keys)
         assert ax.get_title().startswith(f"epoch {int(progress['epoch'][i]):,}\n")
     assert sorted(keys) == sorted(ctx.key_frequencies)  # the final key frequencies, tracked back in time
+
+
+def _circuit_formation(fig, ctx):
+    progress = ctx.progress
+    top, low = fig.axes
+    keys = ctx.key_frequencies
+    for j, (line, k) in enumerate(zip(top.lines[: len(keys)], keys, strict=True)):
+        assert line.get_label() == f"without k = {k}"
+        assert_drawn(line.get_xdata(), progress["epoch"])
+        assert_drawn(line.get_ydata(), progress["excluded_loss_per_key"][:, j])
+    # the neuron counts, recounted here from the stored clusters: every neuron in one group
+    cluster = progress["neuron_cluster"].long()
+    expected = [(cluster == k).sum(1) for k in keys]
+    expected.append(((cluster > 0) & ~torch.isin(cluster, torch.tensor(keys))).sum(1))
+    expected.append((cluster == 0).sum(1))
+    drawn = low.lines[: len(expected)]
+    for line, values in zip(drawn, expected, strict=True):
+        assert_drawn(line.get_ydata(), values)
+    assert sum(np.asarray(line.get_ydata()) for line in drawn).tolist() == [ctx.model.cfg.d_mlp] * len(cluster)
+    for ax in (top, low):
+        assert dashed_epochs(ax) == sorted(float(e) for e in ctx.phase_boundaries.values())
+
+
+def _unembed_norms_over_training(fig, ctx):
+    ax = panels(fig)[0]
+    assert_drawn(image(ax), ctx.progress["W_L_freq_norms"].T)
+    assert [int(t) for t in ax.get_yticks()] == ctx.key_frequencies
+    assert len(colorbars(fig)) == 1
 
 
 def _frequency_ablations(fig, ctx):
@@ -552,6 +580,8 @@ CHECKS = {
     "progress_measures": _progress_measures,
     "embedding_norms_over_training": _norm_snapshots,
     "frequency_ablations": _frequency_ablations,
+    "circuit_formation_by_frequency": _circuit_formation,
+    "unembed_norms_over_training": _unembed_norms_over_training,
 }
 
 

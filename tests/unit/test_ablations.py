@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from grokking.analysis import ablations
-from grokking.analysis.logits import cross_entropy_chunked
+from grokking.analysis.ablations import part_table
+from grokking.analysis.logits import cross_entropy_chunked, loss_and_accuracy
 from grokking.data import all_pairs
 
 
@@ -58,3 +59,26 @@ def test_frequency_ablation_table_controls_with_the_strongest_other_frequency():
     assert table == ablations.frequency_ablation_losses(logits, data.labels, data.test_idx, p, keys, [5])
     assert list(table) == ["model", "without k=3", "without k=8", "without all key frequencies",
                            "without k=5 (control)", "key frequencies only"]
+
+
+def test_part_table_scores_each_part_alone_and_mean_ablated():
+    p = 7
+    labels = torch.arange(p * p) % p
+    right = torch.nn.functional.one_hot(labels, p).double() * 10.0  # puts every answer on top
+    noise = torch.randn(p * p, p, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    const = torch.arange(p, dtype=torch.float64).expand(p * p, p) * 0.1  # the same for every pair
+    parts = {"signal": right, "noise": noise, "offset": const}
+    train, test = torch.arange(0, p * p, 2), torch.arange(1, p * p, 2)
+    rows = part_table(parts, labels, train, test)
+    assert list(rows) == ["whole model", "only signal", "only noise", "only offset",
+                          "without signal", "without noise", "without offset"]
+    whole = right + noise + const
+    loss, acc = loss_and_accuracy(whole[test], labels[test])
+    assert rows["whole model"]["test loss"] == pytest.approx(loss) and rows["whole model"]["test accuracy"] == acc
+    assert rows["only signal"]["train accuracy"] == 1.0 == rows["only signal"]["test accuracy"]
+    # mean-ablating a part that is the same for every pair changes nothing
+    assert rows["without offset"] == pytest.approx(rows["whole model"])
+    # mean-ablating the signal leaves noise plus the signal's average: far fewer right
+    ablated = noise + const + right.mean(0)
+    assert rows["without signal"]["test loss"] == pytest.approx(loss_and_accuracy(ablated[test], labels[test])[0])
+    assert rows["without signal"]["test accuracy"] < 0.5

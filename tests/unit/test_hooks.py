@@ -38,3 +38,25 @@ def test_run_cache_and_ablating_nothing_on_a_small_model(tiny_config):
     assert not torch.allclose(zeroed, cache["logits"])
     scores = hooks.attention_scores_to_a(model, p)
     assert scores.shape == (p, tiny_config.n_heads)
+
+
+def test_logit_parts_add_up_to_the_logits_and_the_direct_path_is_the_mlp_off(tiny_config):
+    model = build_model(tiny_config).eval()
+    with torch.no_grad():  # non-zero biases, so the direct path must carry b_out and b_U
+        model.blocks[0].mlp.b_out.normal_()
+        model.b_U.normal_()
+    tokens, _ = all_pairs(tiny_config.p)
+    cache = hooks.run_cache(model, tokens)
+    d = tiny_config.d_mlp
+    groups = {"first": torch.arange(0, d, 2), "second": torch.arange(1, d, 2)}
+    parts = hooks.logit_parts(model, tokens, cache["post"], groups)
+    assert list(parts) == ["direct path", "first", "second"]
+    assert torch.allclose(sum(parts.values()), cache["logits"], atol=1e-4)
+    # the direct path is the model with every neuron silenced
+    silenced = hooks.logits_with_neurons_ablated(model, tokens, torch.arange(d))
+    assert torch.allclose(parts["direct path"], silenced, atol=1e-5)
+    # a group is its neurons' activations times their rows of W_out W_U
+    W_L = model.blocks[0].mlp.W_out @ model.W_U
+    n = int(groups["first"][1])
+    alone = hooks.logit_parts(model, tokens, cache["post"], {"one": torch.tensor([n])})["one"]
+    assert torch.allclose(alone, cache["post"][:, n : n + 1] * W_L[n], atol=1e-6)
