@@ -18,7 +18,7 @@ import numpy as np
 from .analysis import phases, seeds, trig
 from .analysis.attention import dominant_frequency
 from .analysis.context import RunContext
-from .analysis.neurons import NEURON_THRESHOLD, cluster_counts, example_neurons
+from .analysis.neurons import NEURON_THRESHOLD, cluster_counts, example_neurons, mean_power_shares_2d
 from .model import model_spec
 from .plotting import architecture, attention, embeddings, logits, neurons, phase, progress, training
 from .plotting import seeds as seed_plots
@@ -105,6 +105,8 @@ RUN_FIGURES: dict[str, Callable] = {
                                                          ctx.key_frequencies, NEURON_THRESHOLD),
     "neuron_cluster_sizes": lambda ctx: neurons.plot_cluster_sizes(ctx.cluster_sizes, ctx.n_unexplained_neurons,
                                                                    ctx.key_frequencies, NEURON_THRESHOLD),
+    "neuron_mean_spectrum": lambda ctx: neurons.plot_mean_spectrum(
+        mean_power_shares_2d(ctx.neuron_acts, ctx.basis), ctx.key_frequencies),
     # logits
     "unembed_in_fourier_basis": lambda ctx: logits.plot_unembed_fourier(ctx.W_L_fourier, ctx.neuron_order,
                                                                         ctx.key_frequencies),

@@ -97,3 +97,24 @@ def first_test_pair(data: Dataset) -> tuple[int, int]:
     """The first test pair (a, b) of the split: a pair the model never trained on."""
     a, b, _ = data.tokens[data.test_idx[0]].tolist()
     return a, b
+
+
+def cluster_readout_rank(W_L: torch.Tensor, clusters: dict[int, torch.Tensor], basis: torch.Tensor,
+                         rank: int = 2) -> dict[int, dict[str, float]]:
+    """How close each cluster's rows of W_L are to a rank-``rank`` map onto its own frequency.
+
+    ``W_L`` is (d_mlp, p), ``clusters`` maps a frequency k to its neurons, ``basis`` the
+    (p, p) Fourier basis. Per cluster, from the SVD of its rows W_L[neurons] (n, p):
+    ``"top_share"``, the share of the squared singular values in the first ``rank``, and
+    ``"in_frequency"``, the share of those right singular vectors' power (over c) that lies
+    in cos(w_k c) and sin(w_k c). Both are 1 for rows that are exactly mixtures of
+    cos(w_k c) and sin(w_k c).
+    """
+    out = {}
+    for k, neurons in clusters.items():
+        _, s, vh = torch.linalg.svd(W_L[neurons].double(), full_matrices=False)
+        top = vh[:rank]  # (rank, p): the leading directions over c
+        coeffs = top @ basis.double().t()  # (rank, p) in the Fourier basis
+        out[k] = {"top_share": float(s[:rank].pow(2).sum() / s.pow(2).sum()),
+                  "in_frequency": float(coeffs[:, 2 * k - 1 : 2 * k + 1].pow(2).sum() / coeffs.pow(2).sum())}
+    return out

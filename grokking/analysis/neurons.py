@@ -129,3 +129,21 @@ def cluster_counts(neuron_cluster: torch.Tensor, key_freqs: list[int]) -> dict[s
     out["other frequencies"] = ((cluster > 0) & ~keyed).sum(1)
     out["unclustered"] = (cluster == 0).sum(1)
     return out
+
+
+def mean_power_shares_2d(grid: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+    """Each frequency pair's share of a neuron's variance, averaged over the neurons.
+
+    ``grid`` is (p, p, d_mlp), the activations over (a, b). Entry [i, j] of the
+    ((p+1)/2, (p+1)/2) result is the mean over neurons of (power at frequency i over a and
+    j over b) / (the neuron's variance times p^2), 0 = constant; the [0, 0] entry (the mean)
+    is 0. Every neuron counts alike, however large its activations; a neuron that never
+    varies (up to float32 rounding) counts as 0 everywhere. The entries sum to 1 when no neuron is constant.
+    """
+    power, total = frequency_shares_2d(grid, basis)  # (K+1, K+1, d_mlp), (d_mlp,)
+    # a constant neuron's variance is float32 rounding: below 1e-8 of its power it counts as none
+    silent = total <= 1e-8 * power.sum(dim=(0, 1), dtype=torch.float64)
+    shares = power.double() / total.clamp_min(1e-30)
+    shares[0, 0] = 0.0
+    shares[:, :, silent] = 0.0
+    return shares.mean(dim=-1)

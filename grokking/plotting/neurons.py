@@ -7,10 +7,23 @@ wires them to a run).
 from __future__ import annotations
 
 import torch
+from matplotlib.colors import PowerNorm
+from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..analysis.trig import by_angle
-from .style import ACCENT, SMALL, TEST_COLOR, TRAIN_COLOR, heatmap, new_figure, number_axes, panel_grid, stagger_ticks
+from .style import (
+    ACCENT,
+    SMALL,
+    TEST_COLOR,
+    TRAIN_COLOR,
+    heatmap,
+    mark_keys,
+    new_figure,
+    number_axes,
+    panel_grid,
+    stagger_ticks,
+)
 
 
 def plot_neurons(acts: torch.Tensor, neurons=range(5), freqs: list[int] | None = None):
@@ -82,4 +95,21 @@ def plot_cluster_sizes(sizes: dict[int, int], n_unexplained: int, freqs: list[in
     if any(k not in freqs for k in ks):
         ax.legend(handles=[Patch(color=TRAIN_COLOR, label="key frequency"),
                            Patch(color=TEST_COLOR, label="other frequency")], fontsize=SMALL)
+    return fig
+
+
+def plot_mean_spectrum(shares: torch.Tensor, key_freqs: list[int]) -> Figure:
+    """Each frequency pair's share of a neuron's variance, averaged over all neurons
+    (:func:`grokking.analysis.neurons.mean_power_shares_2d`), as a heatmap over (frequency
+    over a, frequency over b), 0 = constant; square-root colour scale, key frequencies marked."""
+    fig, ax = new_figure(1, 1, height=5.6, width=7.0)
+    n = shares.shape[0]
+    heatmap(ax, shares, xlabel="frequency over b (0 = constant)", ylabel="frequency over a (0 = constant)",
+            title="Neuron activations in the 2D Fourier basis, averaged over all neurons",
+            colorbar_label="mean share of a neuron's variance (square-root scale)",
+            norm=PowerNorm(0.5, vmin=0, vmax=float(shares.max())))
+    for axis in (ax.xaxis, ax.yaxis):
+        mark_keys(axis, key_freqs)
+    ax.set_xlim(-0.5, n - 0.5)
+    ax.set_ylim(-0.5, n - 0.5)
     return fig

@@ -529,6 +529,21 @@ def _unembed_norms_over_training(fig, ctx):
     assert len(colorbars(fig)) == 1
 
 
+def _mean_spectrum(fig, ctx):
+    ax = panels(fig)[0]
+    # recomputed here: per neuron, the power at each frequency pair over its variance, averaged
+    coeffs = ctx.basis.double() @ ctx.neuron_acts.double().permute(2, 0, 1) @ ctx.basis.double().t()
+    K = (ctx.p + 1) // 2
+    group = torch.nn.functional.one_hot(torch.tensor([0] + [k for k in range(1, K) for _ in (0, 1)]), K).double()
+    power = group.t() @ coeffs.pow(2) @ group  # (neurons, K, K): cos and sin of each frequency pooled
+    total = power.sum(dim=(1, 2)) - power[:, 0, 0]
+    shares = power / total.clamp_min(1e-30)[:, None, None]
+    shares[:, 0, 0] = 0
+    shares[total <= 0] = 0
+    assert_drawn(image(ax), shares.mean(0))
+    assert sorted(ax.xaxis.get_minorticklocs().tolist()) == sorted(ctx.key_frequencies)
+
+
 def _frequency_ablations(fig, ctx):
     (ax,) = fig.axes
     rows = ctx.frequency_ablations
@@ -563,6 +578,7 @@ CHECKS = {
     "2d_fourier_transform_of_neuron_0": _fourier_2d(_example_neuron, "Neuron "),
     "neuron_clusters": _neuron_clusters,
     "neuron_cluster_sizes": _cluster_sizes,
+    "neuron_mean_spectrum": _mean_spectrum,
     "unembed_in_fourier_basis": _unembed_fourier,
     "unembed_frequency_norms": _unembed_norms,
     "logits_vs_cos_fit": _logits_vs_fit,

@@ -120,3 +120,19 @@ def test_first_test_pair_is_not_a_training_pair():
     a, b = analysis.first_test_pair(data)
     assert int(data.test_idx[0]) == a * 23 + b
     assert (a * 23 + b) not in set(data.train_idx.tolist())
+
+
+def test_cluster_readout_rank_planted_rows():
+    p = 31
+    basis = fourier_basis(p)
+    c = torch.arange(p, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(1)
+    phases = torch.rand(20, 1, generator=gen, dtype=torch.float64) * 2 * math.pi
+    amps = 1 + torch.rand(20, 1, generator=gen, dtype=torch.float64)
+    W_L = torch.zeros(40, p, dtype=torch.float64)
+    W_L[:20] = amps * torch.cos(2 * math.pi * 4 * c / p + phases)  # neurons 0-19: frequency 4, rank 2
+    W_L[20:] = torch.randn(20, p, generator=gen, dtype=torch.float64)  # neurons 20-39: noise
+    out = analysis.cluster_readout_rank(W_L, {4: torch.arange(20), 6: torch.arange(20, 40)}, basis)
+    assert out[4]["top_share"] == pytest.approx(1.0, abs=1e-9)
+    assert out[4]["in_frequency"] == pytest.approx(1.0, abs=1e-6)
+    assert out[6]["top_share"] < 0.5 and out[6]["in_frequency"] < 0.3

@@ -81,3 +81,31 @@ def test_clusters_order_and_explained_share():
     assert neurons.order_by_cluster(shares).tolist() == [1, 4, 2, 0, 3]
     assert neurons.explained_share(shares) == pytest.approx(0.8)
     assert neurons.explained_share(shares, threshold=0.95) == pytest.approx(0.2)
+
+
+def test_mean_power_shares_2d_planted_neurons(basis):
+    p = P
+    a = torch.arange(p, dtype=torch.float64)[:, None]
+    b = torch.arange(p, dtype=torch.float64)[None, :]
+    w = 2 * math.pi / p
+    grid = torch.stack([
+        torch.cos(w * 5 * a).expand(p, p),                     # all in (5, constant)
+        torch.cos(w * 7 * a) * torch.sin(w * 7 * b),           # all in (7, 7)
+        100 * (torch.cos(w * 5 * a) + torch.cos(w * 5 * b)),   # half (5, 0), half (0, 5); its size does not count
+        torch.full((p, p), 3.0, dtype=torch.float64),          # constant: counts as nothing
+    ], dim=-1).float()
+    shares = neurons.mean_power_shares_2d(grid, basis)
+    assert shares.shape == ((p + 1) // 2, (p + 1) // 2)
+    assert shares[5, 0] == pytest.approx((1 + 0.5) / 4, abs=1e-4)
+    assert shares[0, 5] == pytest.approx(0.5 / 4, abs=1e-4)
+    assert shares[7, 7] == pytest.approx(1 / 4, abs=1e-4)
+    assert shares[0, 0] == 0 and float(shares.sum()) == pytest.approx(3 / 4, abs=1e-4)
+
+
+def test_cluster_counts_over_checkpoints():
+    cluster = torch.tensor([[0, 0, 0, 0, 0], [3, 0, 4, 0, 9], [3, 3, 4, 4, 0]], dtype=torch.uint8)
+    counts = neurons.cluster_counts(cluster, [3, 4])
+    assert counts["k = 3"].tolist() == [0, 1, 2]
+    assert counts["k = 4"].tolist() == [0, 1, 2]
+    assert counts["other frequencies"].tolist() == [0, 1, 0]
+    assert counts["unclustered"].tolist() == [5, 2, 1]
