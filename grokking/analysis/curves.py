@@ -42,22 +42,13 @@ def _settled(history: dict[str, torch.Tensor]) -> tuple[float, int]:
     return settled, int((loss <= 10 * settled).nonzero()[0, 0])
 
 
-def late_spike(history: dict[str, torch.Tensor], factor: float = SPIKE_FACTOR) -> int | None:
-    """A brief blow-up after training has settled: the epoch of the largest test loss after
-    the loss first came within 10x of its settled value (the median over the last quarter of
-    training), if that peak exceeds ``factor`` times the settled value; else None."""
-    epochs, loss = history["epoch"], history["test_loss"]
-    settled, first = _settled(history)
-    peak, where = loss[first:].max(0)
-    return int(epochs[first + int(where)]) if float(peak) > factor * settled else None
-
-
 def loss_spikes(history: dict[str, torch.Tensor], factor: float = SPIKE_FACTOR) -> list[dict]:
     """Every brief blow-up of the test loss after training has settled, in order.
 
-    With the settled value and the start of the search as in :func:`late_spike`, a spike is a
-    maximal run of consecutive recorded epochs whose test loss exceeds ``factor`` times the
-    settled value. Each is a dict: ``start`` and ``end`` (its first and last recorded epoch
+    The settled value is the test loss's median over the last quarter of training; the search
+    starts at the first recorded epoch where the loss is within 10x of it (so the start of
+    training, before the loss first came down, is not a spike). A spike is a maximal run of
+    consecutive recorded epochs whose test loss exceeds ``factor`` times the settled value. Each is a dict: ``start`` and ``end`` (its first and last recorded epoch
     above the line), ``peak_epoch``, ``peak_loss``, ``min_train_acc`` and ``min_test_acc``
     (the lowest accuracies from ``start`` to ``end``), and ``recovered`` (False when the
     run ends inside it).

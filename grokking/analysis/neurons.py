@@ -143,7 +143,7 @@ def mean_power_shares_2d(grid: torch.Tensor, basis: torch.Tensor) -> torch.Tenso
     power, total = frequency_shares_2d(grid, basis)  # (K+1, K+1, d_mlp), (d_mlp,)
     # a constant neuron's variance is float32 rounding: below 1e-8 of its power it counts as none
     silent = total <= 1e-8 * power.sum(dim=(0, 1), dtype=torch.float64)
-    shares = power.double() / total.clamp_min(1e-30)
+    shares = power / total.clamp_min(1e-30).float()  # float32: (K+1)^2 x d_mlp is more than p^3
     shares[0, 0] = 0.0
     shares[:, :, silent] = 0.0
-    return shares.mean(dim=-1)
+    return shares.mean(dim=-1, dtype=torch.float64)

@@ -2,7 +2,7 @@
 
 import torch
 
-from grokking.analysis.curves import first_epoch_reaching, first_epoch_where, late_spike, loss_spikes, nearest_indices
+from grokking.analysis.curves import first_epoch_reaching, first_epoch_where, loss_spikes, nearest_indices
 
 
 def history():
@@ -27,12 +27,14 @@ def test_nearest_indices_sorted_without_duplicates():
     assert nearest_indices(epochs, [790, 0, 120, 90, 10_000]) == [0, 1, 4]
 
 
-def test_late_spike_found_only_when_large():
+def test_a_single_spike_found_only_when_large():
     h = history()
-    assert late_spike(h) is None
+    h["train_acc"] = torch.ones_like(h["test_loss"])
+    h["test_acc"] = torch.ones_like(h["test_loss"])
+    assert loss_spikes(h) == []
     h["test_loss"][80] = 0.5  # epoch 800: 500x the settled 1e-3
-    assert late_spike(h) == 800
-    assert late_spike(h, factor=1000.0) is None
+    assert [s["peak_epoch"] for s in loss_spikes(h)] == [800]
+    assert loss_spikes(h, factor=1000.0) == []
 
 
 def test_loss_spikes_finds_each_planted_spike_with_its_accuracies():
@@ -52,5 +54,4 @@ def test_loss_spikes_finds_each_planted_spike_with_its_accuracies():
         {"start": 970, "end": 990, "peak_epoch": 970, "peak_loss": 2e-3, "min_train_acc": 1.0,
          "min_test_acc": 0.95, "recovered": False},
     ]
-    assert late_spike(h) == 410  # the largest of them
     assert loss_spikes(h, factor=1e5) == []
