@@ -48,7 +48,8 @@ def loss_spikes(history: dict[str, torch.Tensor], factor: float = SPIKE_FACTOR) 
     The settled value is the test loss's median over the last quarter of training; the search
     starts at the first recorded epoch where the loss is within 10x of it (so the start of
     training, before the loss first came down, is not a spike). A spike is a maximal run of
-    consecutive recorded epochs whose test loss exceeds ``factor`` times the settled value. Each is a dict: ``start`` and ``end`` (its first and last recorded epoch
+    consecutive recorded epochs whose test loss exceeds ``factor`` times the settled value.
+    Each is a dict: ``start`` and ``end`` (its first and last recorded epoch
     above the line), ``peak_epoch``, ``peak_loss``, ``min_train_acc`` and ``min_test_acc``
     (the lowest accuracies from ``start`` to ``end``), and ``recovered`` (False when the
     run ends inside it).

@@ -85,7 +85,8 @@ SOURCES = {
              "improves data efficiency the most (\"more than halving the amount of samples needed\")",
     "omnigrok": "Liu, Michaud and Tegmark 2023 (Omnigrok, ICLR 2023): the time from memorisation to "
                 "generalisation scales as 1 / weight decay (more weight decay, sooner)",
-    "nanda_sweep": "Nanda et al.'s repository, saved_runs/mod_addition_frac_train_sweep.pth: the epoch at which test loss first falls below 0.1 drops as the train "
+    "nanda_sweep": "Nanda et al.'s repository, saved_runs/mod_addition_frac_train_sweep.pth: the epoch at "
+                   "which test loss first falls below 0.1 drops as the train "
                    "fraction grows (0.25: 21,848; 0.3: 7,930; 0.4: 3,109; 0.5: 956; 0.6-0.95: 157-440)",
 }
 
