@@ -118,3 +118,16 @@ def cluster_readout_rank(W_L: torch.Tensor, clusters: dict[int, torch.Tensor], b
         out[k] = {"top_share": float(s[:rank].pow(2).sum() / s.pow(2).sum()),
                   "in_frequency": float(coeffs[:, 2 * k - 1 : 2 * k + 1].pow(2).sum() / coeffs.pow(2).sum())}
     return out
+
+
+def sum_only_shares(logits: torch.Tensor, p: int) -> torch.Tensor:
+    """For each answer c, the share of its logit's variance over the (a, b) grid that a
+    function of (a + b) mod p alone explains: the variance of the mean over each line
+    a + b = s (mod p) divided by the variance over all pairs. ``logits`` is (p*p, p), pairs
+    row-major; returns (p,), 1 where the logit depends on (a, b) only through a + b."""
+    a, b = pair_grid(p)
+    s = ((a + b) % p).flatten()  # (p*p,) the sum of each pair
+    x = logits.double()
+    means = torch.zeros(p, x.shape[1], dtype=torch.float64).index_add_(0, s, x) / p  # every s has p pairs
+    explained = (means[s] - x.mean(0)).pow(2).mean(0)
+    return explained / x.var(0, unbiased=False).clamp_min(1e-30)

@@ -136,3 +136,17 @@ def test_cluster_readout_rank_planted_rows():
     assert out[4]["top_share"] == pytest.approx(1.0, abs=1e-9)
     assert out[4]["in_frequency"] == pytest.approx(1.0, abs=1e-6)
     assert out[6]["top_share"] < 0.5 and out[6]["in_frequency"] < 0.3
+
+
+def test_sum_only_shares_planted():
+    p = 11
+    a = torch.arange(p).repeat_interleave(p).double()
+    b = torch.arange(p).repeat(p).double()
+    c = torch.arange(p).double()
+    s = (a + b)[:, None]
+    through_sum = torch.cos(2 * math.pi * 3 * (s - c) / p)  # depends on (a, b) only through a + b
+    assert torch.allclose(analysis.sum_only_shares(through_sum, p), torch.ones(p, dtype=torch.float64))
+    only_a = torch.cos(2 * math.pi * 2 * a / p)[:, None].expand(p * p, p)  # no part of it is a function of a + b
+    assert analysis.sum_only_shares(only_a, p).abs().max() < 1e-12
+    half = through_sum + only_a  # equal variances, uncorrelated
+    assert torch.allclose(analysis.sum_only_shares(half, p), torch.full((p,), 0.5, dtype=torch.float64))
