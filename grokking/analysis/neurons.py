@@ -147,3 +147,22 @@ def mean_power_shares_2d(grid: torch.Tensor, basis: torch.Tensor) -> torch.Tenso
     shares[0, 0] = 0.0
     shares[:, :, silent] = 0.0
     return shares.mean(dim=-1, dtype=torch.float64)
+
+
+def sum_wave_shares(grid: torch.Tensor, basis: torch.Tensor, freqs: torch.Tensor) -> torch.Tensor:
+    """How much each neuron's products lean towards a wave of a + b rather than of a - b.
+
+    ``grid`` (p, p, n) holds n neurons' activations over (a, b) and ``freqs`` (n,) each
+    one's frequency k. Of the power in the four products of cos/sin(k a) with cos/sin(k b),
+    the share in waves of a + b: cos k(a+b) = cos ka cos kb - sin ka sin kb and
+    sin k(a+b) = sin ka cos kb + cos ka sin kb; the other two combinations are the waves of
+    a - b. 1 for a pure wave of a + b (bands along one diagonal), 0 for a - b, 0.5 for an
+    even mix (a round region). Returns (n,).
+    """
+    coeffs = to_fourier_2d(grid.float(), basis.float())  # (p, p, n): [i, j] pairs row i (a) with row j (b)
+    n = torch.arange(grid.shape[-1])
+    c, s = 2 * freqs.long() - 1, 2 * freqs.long()  # the cos and sin rows of each neuron's frequency
+    cc, ss, cs, sc = coeffs[c, c, n], coeffs[s, s, n], coeffs[c, s, n], coeffs[s, c, n]
+    plus = (cc - ss) ** 2 + (cs + sc) ** 2
+    minus = (cc + ss) ** 2 + (cs - sc) ** 2
+    return plus / (plus + minus).clamp_min(1e-30)

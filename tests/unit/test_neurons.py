@@ -109,3 +109,17 @@ def test_cluster_counts_over_checkpoints():
     assert counts["k = 4"].tolist() == [0, 1, 2]
     assert counts["other frequencies"].tolist() == [0, 1, 0]
     assert counts["unclustered"].tolist() == [5, 2, 1]
+
+
+def test_sum_wave_shares_planted_tilts(basis):
+    p = P
+    a = torch.arange(p, dtype=torch.float64)[:, None]
+    b = torch.arange(p, dtype=torch.float64)[None, :]
+    w = 2 * math.pi / p
+    grid = torch.stack([
+        torch.cos(w * 5 * (a + b) + 0.3),                         # a wave of a + b: 1
+        torch.cos(w * 7 * (a - b) + 1.1),                         # a wave of a - b: 0
+        torch.cos(w * 9 * a + 0.2) * torch.cos(w * 9 * b + 0.2),  # the product: half of each
+    ], dim=-1).float()
+    shares = neurons.sum_wave_shares(grid, basis, torch.tensor([5, 7, 9]))
+    assert shares.tolist() == pytest.approx([1.0, 0.0, 0.5], abs=1e-5)
