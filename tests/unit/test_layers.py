@@ -24,7 +24,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "grokking"
 
 LAYERS = {
-    "grokking": 0, "grokking.config": 0, "grokking.data": 0, "grokking.model": 0,
+    "grokking": 0, "grokking.config": 0, "grokking.data": 0, "grokking.model": 0, "grokking.paper": 0,
     "grokking.runs": 1, "grokking.training": 2, "grokking.analysis": 3, "grokking.plotting": 4,
     "grokking.pipeline": 5, "grokking.sweep": 5, "grokking.figures": 5, "grokking.chapter": 5,
     "grokking.cli": 5, "grokking.__main__": 5,
