@@ -12,4 +12,4 @@ The package is a stack of layers, each importing only from those below it
   :mod:`grokking.chapter`, :mod:`grokking.cli`: orchestration and entry points
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
