@@ -34,18 +34,16 @@ def nearest_indices(epochs: torch.Tensor, targets: list[float]) -> list[int]:
 SPIKE_FACTOR = 100.0  # a late spike: the test loss this many times its settled value
 
 
-def _settled(history: dict[str, torch.Tensor]) -> tuple[float, int]:
-    """The test loss's settled value (its median over the last quarter of training) and the
-    index of the first recorded epoch where it is within 10x of that."""
+def settled_test_loss(history: dict[str, torch.Tensor]) -> float:
+    """The value the test loss settles at: its median over the last quarter of training."""
     epochs, loss = history["epoch"], history["test_loss"]
-    settled = float(loss[epochs >= epochs[-1] * 0.75].median())
-    return settled, int((loss <= 10 * settled).nonzero()[0, 0])
+    return float(loss[epochs >= epochs[-1] * 0.75].median())
 
 
 def loss_spikes(history: dict[str, torch.Tensor], factor: float = SPIKE_FACTOR) -> list[dict]:
     """Every brief blow-up of the test loss after training has settled, in order.
 
-    The settled value is the test loss's median over the last quarter of training; the search
+    The settled value is :func:`settled_test_loss`; the search
     starts at the first recorded epoch where the loss is within 10x of it (so the start of
     training, before the loss first came down, is not a spike). A spike is a maximal run of
     consecutive recorded epochs whose test loss exceeds ``factor`` times the settled value.
@@ -55,7 +53,8 @@ def loss_spikes(history: dict[str, torch.Tensor], factor: float = SPIKE_FACTOR) 
     run ends inside it).
     """
     epochs, loss = history["epoch"], history["test_loss"]
-    settled, first = _settled(history)
+    settled = settled_test_loss(history)
+    first = int((loss <= 10 * settled).nonzero()[0, 0])
     above = (loss > factor * settled).tolist()
     out, i, n = [], first, len(above)
     while i < n:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import torch
 
+from ..data import split_grid
 from .fourier import spectrum_2d
 from .neurons import cluster_sizes, neuron_clusters, neurons_of_frequency
 from .phases import phase_of
@@ -117,9 +118,7 @@ def training_frames(progress: dict[str, torch.Tensor], boundaries: dict[str, int
                        "python -m grokking progress RUN")
     idx = frame_indices(len(progress["epoch"]), most)
     epochs = progress["epoch"][idx]
-    train = torch.zeros(p * p, dtype=torch.bool)
-    train[train_idx] = True
-    out = {"p": p, "train_bits": pack_bits(train), "epoch": epochs,
+    out = {"p": p, "train_bits": pack_bits(split_grid(train_idx, p).flatten().bool()), "epoch": epochs,
            "phase": [phase_of(int(e), boundaries) for e in epochs]}
     for key in ("correct_bits", "W_E_freq_norms", "W_L_freq_norms", *FRAME_SERIES):
         out[key] = progress[key][idx]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from ..data import Dataset
-from .logits import loss_and_accuracy
+from .logits import loss_and_accuracy, unembed_product
 from .neurons import NEURON_THRESHOLD, neuron_clusters, neurons_of_frequency
 
 # Hook names in TransformerLens for the activations the book reads.
@@ -116,7 +116,7 @@ def logit_parts(model, tokens: torch.Tensor, neuron_acts: torch.Tensor, groups: 
         _, cache = model.run_with_cache(tokens, names_filter=lambda name: name == RESID_MID_HOOK)
         mid = cache[RESID_MID_HOOK][:, -1]  # (N, d_model)
         direct = (mid + model.blocks[0].mlp.b_out) @ model.W_U + model.b_U  # (N, p)
-        W_L = model.blocks[0].mlp.W_out @ model.W_U  # (d_mlp, p)
+        W_L = unembed_product(model)  # (d_mlp, p)
         parts = {"direct path": direct}
         for name, neurons in groups.items():
             parts[name] = neuron_acts[:, neurons] @ W_L[neurons]  # (N, p)

@@ -123,9 +123,7 @@ def cluster_counts(neuron_cluster: torch.Tensor, key_freqs: list[int]) -> dict[s
     """
     cluster = neuron_cluster.long()
     out = {f"k = {k}": (cluster == k).sum(1) for k in key_freqs}
-    keyed = torch.zeros_like(cluster, dtype=torch.bool)
-    for k in key_freqs:
-        keyed |= cluster == k
+    keyed = torch.isin(cluster, torch.tensor(key_freqs))
     out["other frequencies"] = ((cluster > 0) & ~keyed).sum(1)
     out["unclustered"] = (cluster == 0).sum(1)
     return out

@@ -34,6 +34,7 @@ import math
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..config import Config
@@ -62,21 +63,15 @@ def gini(x: torch.Tensor) -> float:
 
 
 def pack_bits(flags: torch.Tensor) -> torch.Tensor:
-    """A 1-D bool tensor as uint8 bytes, eight flags to a byte, the first in the highest bit
-    (numpy's ``packbits`` order); the last byte is padded with zeros. Shape (ceil(n / 8),)."""
-    n = flags.numel()
-    padded = torch.zeros(-(-n // 8) * 8, dtype=torch.int64)
-    padded[:n] = flags.flatten().to(torch.int64)
-    weights = torch.tensor([128, 64, 32, 16, 8, 4, 2, 1], dtype=torch.int64)
-    return (padded.view(-1, 8) * weights).sum(1).to(torch.uint8)
+    """A bool tensor, flattened, as uint8 bytes: eight flags to a byte, the first in the
+    highest bit, the last byte padded with zeros (numpy's ``packbits``). Shape (ceil(n / 8),)."""
+    return torch.from_numpy(np.packbits(flags.flatten().bool().numpy()))
 
 
 def unpack_bits(packed: torch.Tensor, n: int) -> torch.Tensor:
     """The first ``n`` flags of :func:`pack_bits` bytes, as bool. ``packed`` (..., bytes)
     gives (..., n)."""
-    shifts = torch.arange(7, -1, -1, dtype=torch.int64)
-    bits = (packed.to(torch.int64).unsqueeze(-1) >> shifts) & 1  # (..., bytes, 8)
-    return bits.flatten(-2)[..., :n].bool()
+    return torch.from_numpy(np.unpackbits(packed.to(torch.uint8).numpy(), axis=-1, count=n).astype(bool))
 
 
 def sum_frequency_basis(p: int, freqs: Iterable[int], constant: bool) -> torch.Tensor:

@@ -32,6 +32,7 @@ from .style import (
     TRAIN_COLOR,
     BookFigure,
     cluster_colors,
+    heatmap,
     label_phases,
     new_figure,
     shade_phases,
@@ -234,18 +235,14 @@ def plot_unembed_norms_over_training(progress: dict[str, torch.Tensor], key_freq
     norms = _np(progress["W_L_freq_norms"]).T  # (frequencies, checkpoints)
     epochs = _np(progress["epoch"])
     fig, ax = new_figure(1, 1, height=4.2)
-    n = norms.shape[0]
-    image = ax.imshow(norms, aspect="auto", origin="lower", cmap="viridis", interpolation="nearest",
-                      extent=(epochs[0], epochs[-1], 0.5, n + 0.5))
-    fig.colorbar(image, ax=ax, label="norm of W_L at frequency k")
+    heatmap(ax, norms, xlabel="epoch (full-batch optimiser steps)", ylabel="frequency k (key frequencies marked)",
+            title="W_L in the Fourier basis over training: which frequencies the neurons write to the logits",
+            colorbar_label="norm of W_L at frequency k", extent=(epochs[0], epochs[-1], 0.5, norms.shape[0] + 0.5))
     ax.set_yticks(key_freqs)
     ax.set_yticklabels([str(k) for k in key_freqs])
     for tick in ax.get_yticklabels():
         tick.set_color(KEY_COLOR)
         tick.set_fontweight("bold")
-    ax.set_ylabel("frequency k (key frequencies marked)")
-    ax.set_xlabel("epoch (full-batch optimiser steps)")
     for edge in boundaries.values():
         ax.axvline(edge, color="white", linestyle="--", linewidth=1)
-    ax.set_title("W_L in the Fourier basis over training: which frequencies the neurons write to the logits")
     return fig

@@ -85,15 +85,12 @@ def test_clusters_order_and_explained_share():
 
 def test_mean_power_shares_2d_planted_neurons(basis):
     p = P
-    a = torch.arange(p, dtype=torch.float64)[:, None]
-    b = torch.arange(p, dtype=torch.float64)[None, :]
-    w = 2 * math.pi / p
     grid = torch.stack([
-        torch.cos(w * 5 * a).expand(p, p),                     # all in (5, constant)
-        torch.cos(w * 7 * a) * torch.sin(w * 7 * b),           # all in (7, 7)
-        100 * (torch.cos(w * 5 * a) + torch.cos(w * 5 * b)),   # half (5, 0), half (0, 5); its size does not count
-        torch.full((p, p), 3.0, dtype=torch.float64),          # constant: counts as nothing
-    ], dim=-1).float()
+        grid_of(lambda a, b: torch.cos(5 * a)),                      # all in (5, constant)
+        grid_of(lambda a, b: torch.cos(7 * a) * torch.sin(7 * b)),   # all in (7, 7)
+        grid_of(lambda a, b: 100 * (torch.cos(5 * a) + torch.cos(5 * b))),  # half (5, 0), half (0, 5): size no matter
+        grid_of(lambda a, b: torch.full_like(a, 3.0)),               # constant: counts as nothing
+    ], dim=-1)
     shares = neurons.mean_power_shares_2d(grid, basis)
     assert shares.shape == ((p + 1) // 2, (p + 1) // 2)
     assert shares[5, 0] == pytest.approx((1 + 0.5) / 4, abs=1e-4)
@@ -112,14 +109,10 @@ def test_cluster_counts_over_checkpoints():
 
 
 def test_sum_wave_shares_planted_tilts(basis):
-    p = P
-    a = torch.arange(p, dtype=torch.float64)[:, None]
-    b = torch.arange(p, dtype=torch.float64)[None, :]
-    w = 2 * math.pi / p
     grid = torch.stack([
-        torch.cos(w * 5 * (a + b) + 0.3),                         # a wave of a + b: 1
-        torch.cos(w * 7 * (a - b) + 1.1),                         # a wave of a - b: 0
-        torch.cos(w * 9 * a + 0.2) * torch.cos(w * 9 * b + 0.2),  # the product: half of each
-    ], dim=-1).float()
+        grid_of(lambda a, b: torch.cos(5 * (a + b) + 0.3)),                  # a wave of a + b: 1
+        grid_of(lambda a, b: torch.cos(7 * (a - b) + 1.1)),                  # a wave of a - b: 0
+        grid_of(lambda a, b: torch.cos(9 * a + 0.2) * torch.cos(9 * b + 0.2)),  # the product: half of each
+    ], dim=-1)
     shares = neurons.sum_wave_shares(grid, basis, torch.tensor([5, 7, 9]))
     assert shares.tolist() == pytest.approx([1.0, 0.0, 0.5], abs=1e-5)
