@@ -1,4 +1,4 @@
-"""Command line: ``python -m grokking train|info|progress|sweep|figures``.
+"""Command line: ``python -m grokking train|info|progress|sweep|experiment|figures``.
 
 Every error is one line on stderr and a non-zero exit status, never a traceback:
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from . import sweep
+from . import experiments, sweep
 from .analysis.curves import first_epoch_reaching
 from .config import P_MAX, Config, ConfigError
 from .figures import write_all
@@ -105,6 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--fracs", help="phase grid: comma-separated train fractions")
     w.add_argument("--weight-decays", help="phase grid: comma-separated weight decays")
     w.add_argument("--list", action="store_true", help="list the grid's runs and whether each is done; train nothing")
+
+    x = sub.add_parser("experiment", help="train one of the 'Beyond the paper' experiments (resumable)")
+    x.add_argument("name", choices=experiments.EXPERIMENTS, help="which experiment")
+    x.add_argument("--out", type=path_arg, help="experiment folder (default runs/experiments/NAME)")
+    x.add_argument("--jobs", type=int, default=1, help="runs trained at once, in separate processes (default 1)")
+    x.add_argument("--threads", type=int, help="torch threads per job (default: the cores shared out)")
+    x.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    x.add_argument("--epochs", type=int, help="epochs per run (default: the experiment's own)")
+    x.add_argument("--p", type=int, help=f"the modulus (default {DEFAULT.p}; a small one makes a quick try)")
+    x.add_argument("--start", type=path_arg,
+                   help="ungrokking: the run whose final weights it continues (default runs/canonical)")
+    x.add_argument("--list", action="store_true", help="list the experiment's runs and whether each is done")
 
     f = sub.add_parser("figures", help="write every figure of the book as PNG")
     f.add_argument("--run", type=path_arg, default=Path("runs/canonical"),
@@ -362,6 +374,24 @@ def cmd_sweep(args) -> int:
         raise UsageError(str(exc)) from None
     device = _check_device(args.device)
     runs, out = _sweep_runs(args)
+    return _run_grid(args, runs, out, device, f"sweep {args.grid}")
+
+
+def cmd_experiment(args) -> int:
+    try:
+        sweep.check_jobs(args.jobs, args.threads)
+        if args.start is not None and args.name != "ungrokking":
+            raise UsageError("--start belongs to the ungrokking experiment")
+        runs = experiments.experiment(args.name, p=args.p, epochs=args.epochs, start=args.start).runs
+    except (sweep.SweepError, ConfigError) as exc:
+        raise UsageError(str(exc)) from None
+    device = _check_device(args.device)
+    return _run_grid(args, runs, args.out or experiments.default_out(args.name), device,
+                     f"experiment {args.name}")
+
+
+def _run_grid(args, runs, out: Path, device, label: str) -> int:
+    """Train (or with --list, list) a sweep's or an experiment's runs into ``out``."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} exists and is not a directory")
     if args.list:
@@ -385,7 +415,7 @@ def cmd_sweep(args) -> int:
                                  should_stop=stop.requested, on_done=report, on_locked=locked)
     elapsed = time.perf_counter() - start
     counts = {k: len(v) for k, v in result.items()}
-    print(f"sweep {args.grid} in {out}: {counts['finished']} trained, {counts['skipped']} already done, "
+    print(f"{label} in {out}: {counts['finished']} trained, {counts['skipped']} already done, "
           f"{counts['interrupted']} interrupted, {counts['locked']} locked by another process ({elapsed:.0f} s)")
     if counts["interrupted"]:
         print("continue with the same command; finished runs are kept", file=sys.stderr)
@@ -413,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         handler = {"train": cmd_train, "info": cmd_info, "progress": cmd_progress,
-                   "figures": cmd_figures, "sweep": cmd_sweep}[args.command]
+                   "figures": cmd_figures, "sweep": cmd_sweep, "experiment": cmd_experiment}[args.command]
         return handler(args)
     except (Exception, KeyboardInterrupt, Terminated) as exc:
         if debug and not isinstance(exc, UsageError | store.RunError | ConfigError | sweep.SweepError):

@@ -15,6 +15,12 @@ project follows the **TransformerLens demo**, because the book's subject is a
   effect this project has not measured);
 - length: the paper's 40,000 epochs (the demo stops at 25,000), full batch, one
   optimiser step per epoch, checkpoints every 100 epochs.
+
+The fields after ``checkpoint_every`` are the *variants* the "Beyond the paper"
+experiments train (:mod:`grokking.experiments`): another loss, optimiser, gradient
+filter, attention, initialisation or split. Their defaults are the setup above, and
+a config writes them only when they differ from it, so a default config reads and
+writes exactly as it did before they existed (the committed runs' ``config.json``).
 """
 
 from __future__ import annotations
@@ -45,6 +51,15 @@ EPOCHS_MAX = 1_000_000
 # store's bound on one file (grokking.runs.store.MAX_FILE_BYTES, 256 MiB).
 WIDTH_MAX = 4096
 WEIGHTS_MAX = 2**24
+
+# The variants' choices (see the Config fields of the same names).
+LOSSES = ("ce64", "ce32", "stablemax")  # cross-entropy in float64 / float32, StableMax cross-entropy
+OPTIMIZERS = ("adamw", "ortho_adamw")  # AdamW, or AdamW on the gradient made orthogonal to the weights
+ATTENTIONS = ("softmax", "uniform")  # learned attention, or every head attending equally to [a, b, =]
+INITS = ("transformer_lens", "paper")  # TransformerLens' default init, or the paper code's randn / sqrt(d_model)
+BIASES = ("none", "mlp")  # every bias frozen at zero, or the MLP's two biases trained (the paper code)
+SPLITS = ("torch", "python")  # torch.randperm under split_seed, or Python's random.shuffle (the paper code)
+WARMUP_MAX = EPOCHS_MAX
 
 
 def is_prime(n: int) -> bool:
@@ -84,6 +99,21 @@ class Config:
     # bookkeeping
     eval_every: int = 10
     checkpoint_every: int = 100
+    # variants (the defaults are the setup above; see the module docstring)
+    loss: str = "ce64"
+    optimizer: str = "adamw"
+    adam_eps: float = 1e-8
+    grokfast_alpha: float = 0.0  # Grokfast's EMA gradient filter: off when grokfast_lambda is 0
+    grokfast_lambda: float = 0.0
+    attention: str = "softmax"
+    init: str = "transformer_lens"
+    biases: str = "none"
+    warmup_steps: int = 0  # linear warm-up of the learning rate over this many steps
+    split: str = "torch"
+    # continue from another run's weights on a random subset of this config's training
+    # pairs (ungrokking): the subset's size (0: the whole training split) and its seed
+    train_subset: int = 0
+    subset_seed: int = 0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -138,6 +168,18 @@ class Config:
             self.checkpoint_every % self.eval_every == 0,
             "checkpoint_every must be a multiple of eval_every",
         )
+        for name, choices in (("loss", LOSSES), ("optimizer", OPTIMIZERS), ("attention", ATTENTIONS),
+                              ("init", INITS), ("biases", BIASES), ("split", SPLITS)):
+            need(getattr(self, name) in choices,
+                 f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
+        need(0 < self.adam_eps < 1, f"adam_eps must lie in (0, 1), got {self.adam_eps}")
+        need(0 <= self.grokfast_alpha < 1, f"grokfast_alpha must lie in [0, 1), got {self.grokfast_alpha}")
+        need(0 <= self.grokfast_lambda <= 100, f"grokfast_lambda must lie in [0, 100], got {self.grokfast_lambda}")
+        need(0 <= self.warmup_steps <= WARMUP_MAX,
+             f"warmup_steps must lie in [0, {WARMUP_MAX}], got {self.warmup_steps}")
+        need(0 <= self.train_subset <= self.n_train,
+             f"train_subset must lie in [0, {self.n_train}] (the training split's size), got {self.train_subset}")
+        need(0 <= self.subset_seed <= SEED_MAX, f"subset_seed must lie in [0, 2**53), got {self.subset_seed}")
 
     # ------------------------------------------------------------ derived sizes
     @property
@@ -163,9 +205,30 @@ class Config:
     def n_train(self) -> int:
         return int(self.frac_train * self.p * self.p)
 
+    @property
+    def n_trained(self) -> int:
+        """The pairs each step trains on: the training split, or its subset."""
+        return self.train_subset or self.n_train
+
+    @property
+    def trains_biases(self) -> tuple[str, ...]:
+        """Short names of the biases this config trains (none by default)."""
+        return ("b_in", "b_out") if self.biases == "mlp" else ()
+
+    @property
+    def frozen_weights(self) -> tuple[str, ...]:
+        """Short names of weight matrices held fixed (uniform attention fixes the queries
+        and keys at zero, which makes every head's scores equal)."""
+        return ("W_Q", "W_K") if self.attention == "uniform" else ()
+
     # ----------------------------------------------------------- serialisation
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Every field, but the variants' only where they differ from their defaults."""
+        data = dataclasses.asdict(self)
+        for f in fields(self)[VARIANTS_START:]:
+            if data[f.name] == f.default:
+                del data[f.name]
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
@@ -190,3 +253,7 @@ class Config:
 
     def replace(self, **changes) -> Config:
         return dataclasses.replace(self, **changes)
+
+
+# Where the variant fields begin (Config.to_dict leaves them out at their defaults).
+VARIANTS_START = [f.name for f in fields(Config)].index("loss")

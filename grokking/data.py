@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import torch
@@ -76,10 +77,34 @@ def all_pairs(p: int) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack([a, b, eq], dim=1), (a + b) % p
 
 
+def split_order(config: Config) -> torch.Tensor:
+    """The p*p pair indices in split order: the first ``n_train`` are the training split.
+
+    ``split = "torch"`` (the default): ``torch.randperm`` under ``split_seed``.
+    ``split = "python"`` (the paper code's): the pairs in row-major order shuffled by
+    Python's ``random.shuffle`` after ``random.seed(split_seed)``; a shuffle depends
+    only on the seed and the list's length, so shuffling the indices is the same draw.
+    """
+    n = config.p * config.p
+    if config.split == "python":
+        order = list(range(n))
+        random.Random(config.split_seed).shuffle(order)
+        return torch.tensor(order, dtype=torch.int64)
+    return torch.randperm(n, generator=torch.Generator().manual_seed(config.split_seed))
+
+
 def make_dataset(config: Config) -> Dataset:
-    """The full dataset with the seeded split (``torch.randperm`` under ``split_seed``)."""
+    """The full dataset with the seeded split (:func:`split_order`).
+
+    With ``config.train_subset`` the training split is a random subset of that size
+    (``torch.randperm`` of the training split under ``subset_seed``); the test split is
+    unchanged, so the pairs left out are in neither.
+    """
     tokens, labels = all_pairs(config.p)
-    generator = torch.Generator().manual_seed(config.split_seed)
-    perm = torch.randperm(config.p * config.p, generator=generator)
+    perm = split_order(config)
     n_train = config.n_train
-    return Dataset(tokens, labels, perm[:n_train].clone(), perm[n_train:].clone())
+    train_idx, test_idx = perm[:n_train].clone(), perm[n_train:].clone()
+    if config.train_subset:
+        keep = torch.randperm(n_train, generator=torch.Generator().manual_seed(config.subset_seed))
+        train_idx = train_idx[keep[: config.train_subset]].clone()
+    return Dataset(tokens, labels, train_idx, test_idx)

@@ -44,17 +44,45 @@ def build_model(config: Config, device: str | torch.device = "cpu"):
 
     TransformerLens seeds its own initialisation from ``config.model_seed``. The
     biases exist (TransformerLens always creates them) but never train, as in the
-    TransformerLens grokking demo; see :mod:`grokking.config`.
+    TransformerLens grokking demo; see :mod:`grokking.config`. The variants change
+    this in three ways: ``init = "paper"`` redraws every weight matrix as the paper
+    code does (:func:`paper_init`); ``biases = "mlp"`` trains ``b_in`` and ``b_out``
+    (from zero); ``attention = "uniform"`` sets ``W_Q`` and ``W_K`` to zero and freezes
+    them, so every score is 0 and every head attends 1/3 to each of [a, b, =].
     """
     tl = _transformer_lens()
     cfg = hooked_config(config, device)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         model = tl.HookedTransformer(cfg)
-    for name, param in model.named_parameters():
-        if is_bias(name):
-            param.requires_grad_(False)
+    if config.init == "paper":
+        paper_init(model, config.model_seed)
+    trained_biases = {BIAS_NAMES[b] for b in config.trains_biases}
+    frozen = {WEIGHT_NAMES[w] for w in config.frozen_weights}
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name in frozen:
+                param.zero_()
+            if (is_bias(name) and name not in trained_biases) or name in frozen:
+                param.requires_grad_(False)
     return model
+
+
+@torch.no_grad()
+def paper_init(model, seed: int) -> None:
+    """Every weight matrix drawn from N(0, 1) / sqrt(d_model), but W_U from N(0, 1) / sqrt(d_vocab),
+    as in the paper's code (transformers.py); every bias zero. The draws come from a
+    generator seeded with ``seed``, in the order of :data:`WEIGHT_NAMES`, in TransformerLens'
+    shapes: the paper's distribution, not its numbers (its code lays the matrices out
+    transposed and never seeds torch)."""
+    generator = torch.Generator().manual_seed(seed)
+    named = dict(model.named_parameters())
+    for short, full in WEIGHT_NAMES.items():
+        param = named[full]
+        fan = model.cfg.d_vocab if short == "W_U" else model.cfg.d_model
+        param.copy_(torch.randn(param.shape, generator=generator) * fan**-0.5)
+    for full in BIAS_NAMES.values():
+        named[full].zero_()
 
 
 # The weight matrices the model trains, by the short name the paper and the book use,

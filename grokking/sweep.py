@@ -27,23 +27,30 @@ an interrupted run, its state saved, when its parent is gone, however the parent
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from .analysis.beyond import collapsed_fraction
+from .analysis.context import RunContext
 from .analysis.curves import first_epoch_reaching
 from .analysis.fourier import fourier_basis, frequency_norms, key_frequencies, to_fourier
+from .analysis.progress import MEASURES, compute_progress, save_progress
 from .config import Config
 from .runs import store
 from .runs.claim import empty_but_lock
+from .runs.load import load_run
 from .runs.lock import RunLock, RunLocked
+from .training import fast
 from .training.cpu import prepare_process
 from .training.loop import EARLY_STOP_PATIENCE, GROK_ACCURACY, EarlyStop, train
 from .training.signals import ParentWatch, ignore_in_worker
@@ -81,6 +88,11 @@ class SweepRun:
     config: Config
     keep: str  # "run": the whole run directory; "row": a result table only
     early_stop: bool
+    # the experiments' additions (grokking.experiments): the run directory whose final
+    # weights this run starts from (None: its own initialisation), and whether its
+    # progress measures are taken every checkpoint and written with its result table
+    start: Path | None = None
+    measure: bool = False
 
 
 # ------------------------------------------------------------------ grids
@@ -204,7 +216,7 @@ def load_results(out: str | Path) -> list[dict]:
 
 def config_mismatch(path: Path, held: Config, asked: Config) -> SweepError:
     """The one-line error for ``path`` holding ``held`` where the sweep asks for ``asked``."""
-    held_d, asked_d = held.to_dict(), asked.to_dict()
+    held_d, asked_d = dataclasses.asdict(held), dataclasses.asdict(asked)
     keys = [k for k in asked_d if held_d[k] != asked_d[k]]
     holds = ", ".join(f"{k}={held_d[k]!r}" for k in keys)
     wants = ", ".join(f"{k}={asked_d[k]!r}" for k in keys)
@@ -220,11 +232,12 @@ def _row_config(path: Path) -> Config:
 
 
 def is_finished(run: SweepRun, out: Path) -> bool:
-    """Whether ``run`` is done in ``out``: its result table (phase) or manifest (seeds) exists.
+    """Whether ``run`` is done in ``out``: its result table (phase, and every measured run)
+    or manifest (seeds) exists.
 
     Raises :class:`SweepError` when that file holds another config than ``run.config``.
     """
-    if run.keep == "row":
+    if run.keep == "row" or run.measure:
         path, held = result_path(run, out), None
         if path.exists():
             held = _row_config(path)
@@ -294,15 +307,56 @@ def train_one(run: SweepRun, out: Path, device: str = "cpu",
         if is_finished(run, out):
             return SKIPPED
         resume = _prepare_dir(run, run_dir, out)
-        result = train(run.config, run_dir, device=device, resume=resume, should_stop=should_stop,
-                       keep_checkpoints=False,
-                       early_stop=EarlyStop(ACC_THRESHOLD, PATIENCE) if run.early_stop else None)
-        if not result.finished:
-            return INTERRUPTED
-        if run.keep == "row":
+        if not (run.measure and (run_dir / store.MANIFEST).exists()):  # else: trained, not yet measured
+            start = None if run.start is None or resume else store.read_run(run.start)[1]
+            began = time.perf_counter()
+            result = train(run.config, run_dir, device=device, resume=resume, should_stop=should_stop,
+                           keep_checkpoints=run.measure, start_state=start,
+                           early_stop=EarlyStop(ACC_THRESHOLD, PATIENCE) if run.early_stop else None)
+            if not result.finished:
+                return INTERRUPTED
+            store.atomic_write_json(run_dir / TIMING, {"train_seconds": time.perf_counter() - began,
+                                                      "resumed": resume})
+        if run.keep == "row" or run.measure:
             _, state, history = store.read_run(run_dir)
-            store.atomic_write_json(result_path(run, out), result_row(run.config, history, state))
+            row = result_row(run.config, history, state)
+            if run.measure:
+                row.update(measured(run_dir, run))
+            store.atomic_write_json(result_path(run, out), row)
+            (run_dir / TIMING).unlink(missing_ok=True)
     return FINISHED
+
+
+TIMING = "timing.json"  # a trained run's wall time, in its folder (not a run file)
+
+
+def measured(run_dir: Path, run: SweepRun) -> dict:
+    """What a measured run adds to its result table: where it started, its wall time, and
+    its progress measures at every checkpoint (:func:`grokking.analysis.progress.compute_progress`,
+    the scalars to 4 significant digits) with the fraction of training rows whose float32
+    softmax has collapsed (:func:`grokking.analysis.beyond.collapsed_fraction`). A run kept
+    whole also gets its ``progress.safetensors``. The checkpoints stay in the run's folder
+    (git ignores them): deleting the result table and running the experiment again
+    measures them again without training."""
+    loaded = load_run(run_dir)
+    keys = RunContext(loaded).key_frequencies
+    progress = compute_progress(run_dir, keys)
+    collapse = []
+    train_tokens = loaded.data.train_tokens
+    for epoch in progress["epoch"].tolist():
+        state = store.load_tensors(store.checkpoint_path(run_dir, epoch))
+        loaded.model.load_state_dict(state)
+        collapse.append(collapsed_fraction(fast.last_logits(loaded.model, train_tokens)))
+    if run.keep == "run":
+        save_progress(run_dir, progress)
+    timing = store.load_json(run_dir / TIMING) if (run_dir / TIMING).exists() else {}
+    curves = {key: [float(f"{float(v):.4g}") for v in progress[key]] for key in MEASURES}
+    return {
+        "start": None if run.start is None else str(run.start),
+        "train_seconds": timing.get("train_seconds"),
+        "progress": {"epoch": progress["epoch"].tolist(), "key_frequencies": keys, **curves,
+                     "collapsed_fraction": collapse},
+    }
 
 
 def _attempt(run: SweepRun, out: Path, device: str, should_stop) -> tuple[str, str]:

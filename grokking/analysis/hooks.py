@@ -121,3 +121,23 @@ def logit_parts(model, tokens: torch.Tensor, neuron_acts: torch.Tensor, groups: 
         for name, neurons in groups.items():
             parts[name] = neuron_acts[:, neurons] @ W_L[neurons]  # (N, p)
     return parts
+
+
+def embedding_gradients(model, triples: torch.Tensor) -> torch.Tensor:
+    """d logit_c / d (input at a's position, b's position) for each triple (a, b, c):
+    (n, 2, d_model). The input of a position is its token embedding plus its positional
+    embedding; the gradient is the same for either term."""
+    p = model.cfg.d_vocab_out
+    tokens = torch.stack([triples[:, 0], triples[:, 1], torch.full_like(triples[:, 0], p)], dim=1)  # (n, 3)
+    store = {}
+
+    def keep(value, hook):  # the token embeddings, made a leaf whose gradient is kept
+        value = value.detach().requires_grad_(True)
+        store["embed"] = value
+        return value
+
+    with torch.enable_grad():
+        logits = model.run_with_hooks(tokens, fwd_hooks=[("hook_embed", keep)])[:, -1]  # (n, p)
+        picked = logits.gather(1, triples[:, 2:3]).sum()  # the examples are independent
+        (grad,) = torch.autograd.grad(picked, store["embed"])  # (n, 3, d)
+    return grad[:, :2].detach()

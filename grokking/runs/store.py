@@ -42,7 +42,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from .. import __version__
-from ..config import Config, ConfigError
+from ..config import VARIANTS_START, Config, ConfigError
 from ..model import build_model, weight_shapes
 
 CONFIG = "config.json"
@@ -241,23 +241,27 @@ def sha256(data: bytes) -> str:
 
 
 # ------------------------------------------------------------------ config
-def check_keys(obj: dict, expected, path: Path) -> None:
-    """``obj`` has exactly the keys ``expected`` (missing ones named first, in ``expected``'s order)."""
+def check_keys(obj: dict, expected, path: Path, optional=()) -> None:
+    """``obj`` has exactly the keys ``expected``, and any of ``optional`` (missing ones named
+    first, in ``expected``'s order)."""
     missing = [key for key in expected if key not in obj]
     if missing:
         raise RunError(f"{path}: missing keys: {', '.join(missing)}")
-    unknown = sorted(set(obj) - set(expected))
+    unknown = sorted(set(obj) - set(expected) - set(optional))
     if unknown:
         raise RunError(f"{path}: unknown keys: {', '.join(unknown)}")
 
 
 def check_config(data, path: Path) -> Config:
     """The Config in the JSON value ``data`` read from ``path``: an object with every field
-    of Config (a stored config never falls back to a default), no other key, each value of
-    its field's type and within its bounds (:meth:`Config.validate`)."""
+    of Config up to the variants (a stored config never falls back to a default there),
+    the variants' fields where they differ from their defaults (:meth:`Config.to_dict`),
+    no other key, each value of its field's type and within its bounds
+    (:meth:`Config.validate`)."""
     if not isinstance(data, dict):
         raise RunError(f"{path}: not a JSON object")
-    check_keys(data, [f.name for f in fields(Config)], path)
+    names = [f.name for f in fields(Config)]
+    check_keys(data, names[:VARIANTS_START], path, optional=names[VARIANTS_START:])
     try:
         return Config.from_dict(data)
     except (ConfigError, TypeError, ValueError, ArithmeticError) as exc:

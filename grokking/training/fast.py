@@ -54,13 +54,71 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..model import WEIGHT_NAMES, parameters_by_short_name
+from ..model import BIAS_NAMES, WEIGHT_NAMES, parameters_by_short_name
 
 
 def cross_entropy_high_precision(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy computed in float64, as in the paper and the demo."""
+    """Mean cross-entropy computed in float64, as in the TransformerLens demo."""
     logprobs = logits.to(torch.float64).log_softmax(dim=-1)
     return -logprobs.gather(-1, labels[:, None]).mean()
+
+
+# ------------------------------------------------------------------ the loss variants
+# Each loss is -mean log q[label] for a normalised q over the outputs:
+#   "ce64"      q = softmax(logits) computed in float64 (the default);
+#   "ce32"      the same softmax in float32, where it can round to exactly one-hot
+#               ("softmax collapse", Prieto et al. 2025);
+#   "stablemax" q = s(logits) / sum s(logits) in float64, with s(x) = x + 1 for x >= 0 and
+#               1 / (1 - x) for x < 0 (Prieto et al.'s StableMax; no max is subtracted).
+def stablemax_s(x: torch.Tensor) -> torch.Tensor:
+    """StableMax's s(x): x + 1 for x >= 0, 1 / (1 - x) for x < 0 (positive, increasing)."""
+    return torch.where(x >= 0, x + 1, 1 / (1 - x.clamp(max=0)))
+
+
+def loss_probs(logits: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log q, q) of the loss named ``loss`` for ``logits`` (B, O), in the loss's dtype."""
+    if loss == "stablemax":
+        s = stablemax_s(logits.to(torch.float64))
+        q = s / s.sum(-1, keepdim=True)
+        return q.log(), q
+    logprobs = logits.to(torch.float32 if loss == "ce32" else torch.float64).log_softmax(dim=-1)
+    return logprobs, logprobs.exp()
+
+
+def loss_value(logits: torch.Tensor, labels: torch.Tensor, loss: str = "ce64") -> torch.Tensor:
+    """The mean loss named ``loss`` (see :func:`loss_probs`) of ``logits`` (B, O) at ``labels``."""
+    return -loss_probs(logits, loss)[0].gather(-1, labels[:, None]).mean()
+
+
+def loss_and_logit_grads(logits: torch.Tensor, labels: torch.Tensor, loss: str = "ce64"):
+    """The mean loss and its gradient with respect to ``logits`` (B, O), by hand.
+
+    Softmax: d/dx_i = q_i - [i = y]. StableMax: with S = sum_j s(x_j),
+    d/dx_i = s'(x_i) / S - [i = y] s'(x_y) / s(x_y), where s'(x) = 1 for x >= 0 and
+    1 / (1 - x)^2 for x < 0. Returned in the loss's dtype, divided by the batch size.
+    """
+    batch = logits.shape[0]
+    rows = torch.arange(batch, device=labels.device)
+    if loss == "stablemax":
+        x = logits.to(torch.float64)
+        inv = 1 / (1 - x.clamp(max=0))  # 1 / (1 - x) where x < 0, 1 elsewhere
+        s = torch.where(x >= 0, x + 1, inv)  # s(x)
+        s_prime = inv.square_()  # s'(x): 1 / (1 - x)^2 where x < 0, 1 elsewhere
+        total = s.sum(-1, keepdim=True)
+        s_y, s_prime_y = s.gather(1, labels[:, None]), s_prime.gather(1, labels[:, None])  # (B, 1)
+        value = (total.log() - s_y.log()).mean()
+        grad = s_prime.div_(total)
+        grad[rows, labels] -= (s_prime_y / s_y).squeeze(1)
+        return value, grad.div_(batch)
+    logq, q = loss_probs(logits, loss)
+    value = -logq.gather(-1, labels[:, None]).mean()
+    # Probabilities whose gradient would be subnormal in float32 are set to zero:
+    # autograd would keep them as subnormals, which change nothing at float32
+    # precision but make every later product several times slower on CPU threads
+    # that do not flush subnormals.
+    grad = torch.threshold_(q, torch.finfo(torch.float32).tiny * batch, 0.0)
+    grad[rows, labels] -= 1.0
+    return value, grad.div_(batch)
 
 
 def reference_last_logits(model, tokens: torch.Tensor) -> torch.Tensor:
@@ -265,17 +323,18 @@ def last_logits_and_neurons(model, tokens: torch.Tensor) -> tuple[torch.Tensor, 
 # ------------------------------------------------------------------ forward and backward
 @torch.no_grad()
 def loss_and_grads(model, tokens: torch.Tensor, labels: torch.Tensor, pattern: Pattern | None = None,
-                   tables: Tables | None = None):
+                   tables: Tables | None = None, loss: str = "ce64"):
     """Loss, last-position logits and the gradient of every trained weight, by hand.
 
-    The same function as :func:`last_logits` followed by
-    :func:`cross_entropy_high_precision` and ``loss.backward()``. ``pattern`` is
+    The same function as :func:`last_logits` followed by :func:`loss_value` (by
+    default :func:`cross_entropy_high_precision`) and ``loss.backward()``. ``pattern`` is
     :func:`sparsity_pattern` of ``tokens`` (built here when None; a training loop builds
     it once), ``tables`` :func:`prepare` of the model (reused when the caller has them).
 
     Returns ``(loss, logits, grads)`` where ``grads`` maps TransformerLens names
-    (``"embed.W_E"``, ...) to contiguous tensors shaped like the parameters. Biases are
-    frozen in this project and get no gradient.
+    (``"embed.W_E"``, ...) to contiguous tensors shaped like the parameters, for every
+    parameter that trains (``requires_grad``): the weight matrices, and the MLP's two
+    biases when the config trains them.
     """
     s = tables or prepare(model)
     pat = pattern or sparsity_pattern(tokens, s.n_heads, s.d_vocab)
@@ -283,17 +342,10 @@ def loss_and_grads(model, tokens: torch.Tensor, labels: torch.Tensor, pattern: P
     batch = pat.batch
     att, hidden, logits = forward(s, pat)
 
-    logprobs = logits.to(torch.float64).log_softmax(dim=-1)  # (B, O) float64
-    loss = -logprobs.gather(-1, labels[:, None]).mean()
+    loss_value_, d_logits_loss = loss_and_logit_grads(logits, labels, loss)  # (), (B, O) in the loss's dtype
 
     # ------------------------------------------------- backward: the batch
-    # Probabilities whose gradient would be subnormal in float32 are set to zero:
-    # autograd would keep them as subnormals, which change nothing at float32
-    # precision but make every later product several times slower on CPU threads
-    # that do not flush subnormals.
-    d_logits64 = torch.threshold_(logprobs.exp_(), torch.finfo(logits.dtype).tiny * batch, 0.0)  # (B, O)
-    d_logits64[torch.arange(batch, device=labels.device), labels] -= 1.0
-    d_logits = d_logits64.div_(batch).to(logits.dtype)  # (B, O) d loss / d logits
+    d_logits = d_logits_loss.to(logits.dtype)  # (B, O) d loss / d logits
     d_W_L = (d_logits.t() @ hidden).t()  # (m, O)
     d_pre = d_logits @ s.W_L.t()  # (B, m) through W_L ...
     torch.ops.aten.threshold_backward.grad_input(d_pre, hidden, 0.0, grad_input=d_pre)  # ... and the ReLU
@@ -354,6 +406,9 @@ def loss_and_grads(model, tokens: torch.Tensor, labels: torch.Tensor, pattern: P
     d_W_E[s.eq_token] += d_x2
     grads["W_E"] = d_W_E
     grads["W_pos"] = torch.stack([d_e0.sum(0), d_e1.sum(0), d_x2])  # (3, d)
+    grads["b_in"] = d_c_in  # (m,): c_in = b_in + W_in^T r_in
+    grads["b_out"] = w["W_U"] @ d_c_U  # (d,): b_out enters through r_out, c_U = b_U + W_U^T r_out
     # Optimisers (fused AdamW in particular) expect each gradient laid out like its
     # parameter: contiguous, as the parameters are.
-    return loss, logits, {WEIGHT_NAMES[k]: v.contiguous() for k, v in grads.items()}
+    names = {**WEIGHT_NAMES, **BIAS_NAMES}
+    return loss_value_, logits, {names[k]: v.contiguous() for k, v in grads.items() if w[k].requires_grad}

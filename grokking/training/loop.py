@@ -58,9 +58,40 @@ def make_optimizer(config: Config, params: list[torch.nn.Parameter]) -> torch.op
         params,
         lr=config.lr,
         betas=(config.beta1, config.beta2),
+        eps=config.adam_eps,
         weight_decay=config.weight_decay,
         fused=True,
     )
+
+
+# Prieto et al.'s orthogonal-gradient code adds this to both denominators of the projection.
+ORTHO_EPS = 1e-30
+
+
+@torch.no_grad()
+def orthogonal_gradient(weight: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """``grad`` without its component along ``weight``, rescaled to ``grad``'s norm (the ⊥Grad
+    of Prieto et al. 2025, per parameter tensor, both flattened):
+    g_perp = g - (w . g) / (w . w) w, returned as g_perp ||g|| / ||g_perp||."""
+    w, g = weight.reshape(-1), grad.reshape(-1)
+    g_perp = g - (torch.dot(w, g) / (torch.dot(w, w) + ORTHO_EPS)) * w
+    return (g_perp * (g.norm() / (g_perp.norm() + ORTHO_EPS))).view_as(grad)
+
+
+@torch.no_grad()
+def grokfast_filter(ema: torch.Tensor | None, grad: torch.Tensor, alpha: float, lamb: float
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Grokfast's EMA filter (Lee et al. 2024) for one parameter: the new average
+    mu = alpha mu + (1 - alpha) g (mu starts as the first gradient) and the gradient the
+    optimiser gets instead of g, g + lamb mu. Returns (mu, filtered gradient)."""
+    ema = grad.clone() if ema is None else ema.mul_(alpha).add_(grad, alpha=1 - alpha)
+    return ema, grad + lamb * ema
+
+
+def warmup_factor(config: Config, steps_done: int) -> float:
+    """The learning rate's multiplier for the step after ``steps_done`` steps: min(t / warm-up, 1),
+    as the paper code's ``LambdaLR(lambda step: min(step / 10, 1))`` (the first step's is 0)."""
+    return 1.0 if config.warmup_steps == 0 else min(steps_done / config.warmup_steps, 1.0)
 
 
 class Trainer:
@@ -76,6 +107,8 @@ class Trainer:
         self.data = data
         self.params = trainable_parameters(model)
         self.optimizer = make_optimizer(config, list(self.params.values()))
+        self.steps_done = 0  # optimiser steps taken (the warm-up reads it)
+        self.ema: dict[str, torch.Tensor] = {}  # Grokfast's gradient averages, by parameter name
         self.train_tokens, self.train_labels = data.train_tokens, data.train_labels
         self.test_tokens, self.test_labels = data.test_tokens, data.test_labels
         heads, vocab = model.cfg.n_heads, model.cfg.d_vocab
@@ -93,11 +126,22 @@ class Trainer:
         ``tables`` may be :meth:`tables` of the current weights (when the caller made them
         already, e.g. to evaluate the test split first); they are stale after the step.
         """
+        config = self.config
         loss, logits, grads = fast.loss_and_grads(self.model, self.train_tokens, self.train_labels,
-                                                  self.train_pattern, tables)
+                                                  self.train_pattern, tables, config.loss)
         for name, param in self.params.items():
-            param.grad = grads[name]
+            grad = grads[name]
+            if config.optimizer == "ortho_adamw":
+                grad = orthogonal_gradient(param, grad)
+            if config.grokfast_lambda:
+                self.ema[name], grad = grokfast_filter(self.ema.get(name), grad, config.grokfast_alpha,
+                                                       config.grokfast_lambda)
+            param.grad = grad
+        if config.warmup_steps:
+            for group in self.optimizer.param_groups:
+                group["lr"] = config.lr * warmup_factor(config, self.steps_done)
         self.optimizer.step()
+        self.steps_done += 1
         if not measure:
             return None
         acc = (logits.argmax(-1) == self.train_labels).double().mean()
@@ -108,7 +152,7 @@ class Trainer:
         tokens, labels, pattern = ((self.train_tokens, self.train_labels, self.train_pattern) if split == "train"
                                    else (self.test_tokens, self.test_labels, self.test_pattern))
         logits = fast.last_logits(self.model, tokens, pattern, tables)
-        loss = fast.cross_entropy_high_precision(logits, labels)
+        loss = fast.loss_value(logits, labels, self.config.loss)
         acc = (logits.argmax(-1) == labels).double().mean()
         return float(loss), float(acc)
 
@@ -119,6 +163,8 @@ class Trainer:
         for name, param in self.params.items():
             for key, value in self.optimizer.state.get(param, {}).items():
                 tensors[f"optim.{name}.{key}"] = value
+        for name, ema in self.ema.items():
+            tensors[f"filter.{name}"] = ema
         return tensors
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
@@ -130,12 +176,13 @@ class Trainer:
             state = {k[len(prefix):]: v.to(device) for k, v in tensors.items() if k.startswith(prefix)}
             if state:
                 self.optimizer.state[param] = state
+        self.ema = {k[len("filter."):]: v.to(device) for k, v in tensors.items() if k.startswith("filter.")}
 
 
 def hooked_step(trainer: Trainer) -> float:
     """The reference step through ``HookedTransformer.forward`` and autograd (slow)."""
     logits = trainer.model(trainer.train_tokens)[:, -1]
-    loss = fast.cross_entropy_high_precision(logits, trainer.train_labels)
+    loss = fast.loss_value(logits, trainer.train_labels, trainer.config.loss)
     trainer.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     trainer.optimizer.step()
@@ -226,6 +273,7 @@ def train(
     should_stop: Callable[[], bool] | None = None,
     keep_checkpoints: bool = True,
     early_stop: EarlyStop | None = None,
+    start_state: dict[str, torch.Tensor] | None = None,
 ) -> TrainResult:
     """Train ``config`` into ``run_dir`` (which must hold a matching ``config.json``).
 
@@ -234,7 +282,9 @@ def train(
     and training returns with ``finished=False``. Checkpoints (weights only) are
     written every ``config.checkpoint_every`` epochs when ``keep_checkpoints``.
     With ``early_stop``, the run ends (and is written as finished) at the first
-    recorded epoch where it says so, before ``config.epochs``.
+    recorded epoch where it says so, before ``config.epochs``. ``start_state`` (a model
+    state dict, e.g. another run's final weights) replaces the initial weights of a run
+    that starts from scratch; the optimiser starts fresh.
     """
     run_dir = Path(run_dir)
     device = torch.device(device)
@@ -243,8 +293,11 @@ def train(
     epoch, history = 0, empty_history()
     if resume and (run_dir / store.CHECKPOINTS / store.RESUME).exists():
         epoch, history = _load_resume(run_dir, trainer)
+        trainer.steps_done = epoch
         if early_stop is not None:
             early_stop.replay(history)
+    elif start_state is not None:
+        trainer.model.load_state_dict(start_state)
 
     keep_freed_memory()  # see grokking.training.cpu
     last = config.epochs

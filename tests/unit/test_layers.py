@@ -7,7 +7,7 @@ Layers, bottom to top; a module may import only from its own layer or below:
 2. ``training``                               the step, the loop, CPU settings, signals
 3. ``analysis``                               measures of trained models (tensors in, tensors out)
 4. ``plotting``                               figures of computed results
-5. ``pipeline``, ``sweep``, ``figures``, ``chapter``, ``cli``   orchestration and entry points
+5. ``pipeline``, ``sweep``, ``experiments``, ``figures``, ``chapter``, ``cli``   orchestration and entry points
 
 Also: no import cycle at all (within a layer either), no import of the package inside
 a function (the usual way to hide a cycle), plotting never imports what runs a model
@@ -26,7 +26,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "grokking"
 LAYERS = {
     "grokking": 0, "grokking.config": 0, "grokking.data": 0, "grokking.model": 0, "grokking.paper": 0,
     "grokking.runs": 1, "grokking.training": 2, "grokking.analysis": 3, "grokking.plotting": 4,
-    "grokking.pipeline": 5, "grokking.sweep": 5, "grokking.figures": 5, "grokking.chapter": 5,
+    "grokking.pipeline": 5, "grokking.sweep": 5, "grokking.experiments": 5, "grokking.figures": 5,
+    "grokking.chapter": 5,
     "grokking.cli": 5, "grokking.__main__": 5,
 }
 # What plotting may not import: anything that runs a model, trains, or reads and writes files.
