@@ -38,6 +38,11 @@ def phase_folder() -> Path:
     return runs_folder() / "phase"
 
 
+def experiments_folder() -> Path:
+    """The committed Beyond-the-paper experiments: ``runs_folder() / "experiments"``."""
+    return runs_folder() / "experiments"
+
+
 def and_list(items) -> str:
     """'9', '9 and 33', '9, 33 and 38'."""
     items = [str(i) for i in items]

@@ -107,8 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--list", action="store_true", help="list the grid's runs and whether each is done; train nothing")
 
     x = sub.add_parser("experiment", help="train one of the 'Beyond the paper' experiments (resumable)")
-    x.add_argument("name", choices=experiments.EXPERIMENTS, help="which experiment")
-    x.add_argument("--out", type=path_arg, help="experiment folder (default runs/experiments/NAME)")
+    x.add_argument("name", choices=(*experiments.EXPERIMENTS, experiments.ALL),
+                   help="which experiment ('all': every one, their runs in one pool of --jobs)")
+    x.add_argument("--out", type=path_arg, help="experiment folder (default runs/experiments/NAME; "
+                                                "for 'all', the folder of the experiments' folders)")
     x.add_argument("--jobs", type=int, default=1, help="runs trained at once, in separate processes (default 1)")
     x.add_argument("--threads", type=int, help="torch threads per job (default: the cores shared out)")
     x.add_argument("--device", default="cpu", help="cpu (default) or cuda")
@@ -380,14 +382,18 @@ def cmd_sweep(args) -> int:
 def cmd_experiment(args) -> int:
     try:
         sweep.check_jobs(args.jobs, args.threads)
-        if args.start is not None and args.name != "ungrokking":
+        if args.start is not None and args.name not in ("ungrokking", experiments.ALL):
             raise UsageError("--start belongs to the ungrokking experiment")
-        runs = experiments.experiment(args.name, p=args.p, epochs=args.epochs, start=args.start).runs
+        if args.name == experiments.ALL:
+            runs = experiments.all_runs(args.out, p=args.p, epochs=args.epochs, start=args.start)
+            out = args.out or experiments.default_out(experiments.ALL).parent
+        else:
+            runs = experiments.experiment(args.name, p=args.p, epochs=args.epochs, start=args.start).runs
+            out = args.out or experiments.default_out(args.name)
     except (sweep.SweepError, ConfigError) as exc:
         raise UsageError(str(exc)) from None
     device = _check_device(args.device)
-    return _run_grid(args, runs, args.out or experiments.default_out(args.name), device,
-                     f"experiment {args.name}")
+    return _run_grid(args, runs, out, device, f"experiment {args.name}")
 
 
 def _run_grid(args, runs, out: Path, device, label: str) -> int:

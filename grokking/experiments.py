@@ -29,6 +29,7 @@ defaults: its initialisation and split) with the changes listed here, unless sta
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,19 @@ UNGROK_FRACS = (0.25, 0.2, 0.15, 0.1, 0.05)
 UNGROK_SEED = 0
 PAPER_SEED = 0  # the paper code's config seed (it seeds the split; its weights are unseeded)
 PAPER_WARMUP = 10
+
+
+# What each run changes, as the chapter's tables name it (the committed run changes nothing).
+LABELS = {
+    "ce32": "weight decay 0, float32 cross-entropy",
+    "ce64": "weight decay 0, float64 cross-entropy",
+    "stablemax": "weight decay 0, StableMax cross-entropy",
+    "ortho-adamw": "weight decay 0, ⊥AdamW (float64 cross-entropy)",
+    "grokfast": "Grokfast EMA filter (alpha 0.98, lambda 2)",
+    "adamw-matched-lr": f"AdamW at {1 + GROKFAST_LAMBDA:g}x the learning rate",
+    "uniform-attention": "uniform attention",
+    "paper-setup": "the paper code's init, biases, warm-up and split",
+}
 
 
 @dataclass(frozen=True)
@@ -110,9 +124,44 @@ def default_out(name: str) -> Path:
     return Path("runs/experiments") / name
 
 
+ALL = "all"  # every experiment at once, each run into its own experiment's folder
+
+
+def all_runs(out: Path | None = None, *, p: int | None = None, epochs: int | None = None,
+             start: Path | None = None) -> list[SweepRun]:
+    """The runs of every experiment, each with its experiment's folder (``out / NAME``,
+    default :func:`default_out`) so that one pool of ``--jobs`` trains them all."""
+    runs = []
+    for name in EXPERIMENTS:
+        folder = default_out(name) if out is None else Path(out) / name
+        runs += [dataclasses.replace(r, out=folder) for r in experiment(name, p=p, epochs=epochs, start=start).runs]
+    return runs
+
+
 def load_results(out: str | Path) -> dict[str, dict]:
     """Every result table of an experiment folder, by run name."""
     folder = Path(out) / "results"
     if not folder.is_dir():
         raise SweepError(f"{folder}: no experiment results here")
     return {path.stem: store.load_json(path) for path in sorted(folder.glob("*.json"))}
+
+
+# ------------------------------------------------------------------ for the chapter
+SERIES_KEYS = ("restricted_loss", "excluded_loss", "gini_W_E", "gini_W_L", "sum_sq_weights",
+               "train_loss", "test_loss")
+
+
+def result_series(row: dict) -> dict:
+    """A result table's curves as one dict: ``epoch``/``train_acc``/``test_acc`` every 100
+    epochs (its history) and, under ``progress``, its measures per checkpoint."""
+    curve = row["curve"]
+    return {"epoch": curve["epoch"], "train_acc": curve["train_acc"], "test_acc": curve["test_acc"],
+            "progress": row["progress"]}
+
+
+def run_series(history: dict, progress: dict) -> dict:
+    """The same for a run kept whole (the committed run): its history and progress tensors."""
+    return {"epoch": history["epoch"].tolist(), "train_acc": history["train_acc"].tolist(),
+            "test_acc": history["test_acc"].tolist(),
+            "progress": {"epoch": progress["epoch"].tolist(),
+                         **{key: progress[key].tolist() for key in SERIES_KEYS}}}

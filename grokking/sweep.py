@@ -93,6 +93,9 @@ class SweepRun:
     # progress measures are taken every checkpoint and written with its result table
     start: Path | None = None
     measure: bool = False
+    # the folder this run belongs to, when not the sweep's (one command training several
+    # experiments at once: each run into its own experiment's folder)
+    out: Path | None = None
 
 
 # ------------------------------------------------------------------ grids
@@ -237,6 +240,7 @@ def is_finished(run: SweepRun, out: Path) -> bool:
 
     Raises :class:`SweepError` when that file holds another config than ``run.config``.
     """
+    out = Path(run.out or out)
     if run.keep == "row" or run.measure:
         path, held = result_path(run, out), None
         if path.exists():
@@ -300,7 +304,7 @@ def train_one(run: SweepRun, out: Path, device: str = "cpu",
     was held: another sweep finished it meanwhile). Raises
     :class:`~grokking.runs.lock.RunLocked` naming the holder when another process has the lock.
     """
-    out = Path(out)
+    out = Path(run.out or out)
     run_dir = run_folder(run, out)
     _make_folder(run_dir)
     with RunLock(run_dir):
@@ -469,7 +473,7 @@ def _run_in_pool(todo: list[SweepRun], out: Path, jobs: int, threads: int | None
     stop_event = ctx.Event()
     per_job = threads if threads is not None else max(1, torch.get_num_threads() // jobs)
     # longest first: the grid's slowest runs (largest training sets) start early
-    todo = sorted(todo, key=lambda r: -r.config.n_train * r.config.epochs)
+    todo = sorted(todo, key=lambda r: -r.config.n_trained * r.config.epochs)
     pool = ctx.Pool(jobs, initializer=_worker_init, initargs=(per_job, stop_event, os.getpid()))
     try:
         pending = pool.imap_unordered(_worker, [(r, out, device) for r in todo])

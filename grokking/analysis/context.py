@@ -12,7 +12,7 @@ import torch
 
 from ..data import all_pairs, as_grid
 from ..runs.load import Run
-from . import ablations, attention, embedding, hooks, neurons, trig
+from . import ablations, attention, beyond, embedding, hooks, neurons, trig
 from .fourier import fourier_basis, frequency_norms, key_frequencies, spectrum_2d, to_fourier
 from .logits import (
     cos_waves,
@@ -109,6 +109,18 @@ class RunContext:
     @cached_property
     def cos_fit(self) -> dict:
         return fit_cos_logits(self.logits, self.key_frequencies, self.p)
+
+    # -------------------------------------------------------------- clock or pizza (Zhong et al.)
+    @cached_property
+    def gradient_symmetricity(self) -> float:
+        """Zhong et al.'s gradient symmetricity over their 100 triples (analysis.beyond)."""
+        triples = beyond.symmetricity_triples(self.p)
+        return beyond.gradient_symmetricity(hooks.embedding_gradients(self.model, triples))
+
+    @cached_property
+    def distance_irrelevance(self) -> float:
+        """Zhong et al.'s distance irrelevance of the correct logits over all pairs (analysis.beyond)."""
+        return beyond.distance_irrelevance(beyond.correct_logits(self.logits, self.p))
 
     # -------------------------------------------------------------- over training
     @cached_property

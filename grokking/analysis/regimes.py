@@ -117,6 +117,16 @@ def smallest_fraction_that_generalises(rows: list[dict], weight_decay: float) ->
     return min(fracs) if fracs else None
 
 
+def data_boundary(rows: list[dict], weight_decay: float) -> tuple[float, float] | None:
+    """Where the grid's data boundary lies at ``weight_decay``: the largest train fraction
+    below :func:`smallest_fraction_that_generalises` and that fraction (None when no
+    fraction generalises, or the smallest of the grid already does)."""
+    smallest = smallest_fraction_that_generalises(rows, weight_decay)
+    below = [r["config"]["frac_train"] for r in cells_in(rows, weight_decays=[weight_decay])
+             if r["config"]["frac_train"] < (smallest or 0.0)]
+    return (max(below), smallest) if smallest is not None and below else None
+
+
 def _non_increasing(values: list) -> bool:
     return all(b <= a for a, b in pairwise(values))
 

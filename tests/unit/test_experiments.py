@@ -146,3 +146,13 @@ def test_results_of_another_config_are_an_error(tmp_path, capsys):
     assert run("collapse", out) != 0
     err = capsys.readouterr().err
     assert "ce32.json holds" in err and "p=29" in err
+
+
+def test_all_experiments_in_one_pool_go_to_their_own_folders(tmp_path, tiny_base):
+    out = tmp_path / "all"
+    assert cli.main(["experiment", "all", "--p", str(P), "--epochs", "100", "--out", str(out),
+                     "--start", str(tiny_base), "--jobs", "2"]) == 0
+    for name in experiments.EXPERIMENTS:
+        wanted = experiments.experiment(name, p=P, epochs=100, start=tiny_base).runs
+        assert set(experiments.load_results(out / name)) == {r.name for r in wanted}
+    assert not (out / "results").exists()
