@@ -58,7 +58,7 @@ def replay_cases():
         yield from [pytest.param(name, r, id=f"{name}/{r.name}") for r in runs[:1 if name == "ungrokking" else None]]
 
 
-@pytest.mark.parametrize("name, run", list(replay_cases()))
+@pytest.mark.parametrize(("name", "run"), list(replay_cases()))
 def test_the_first_epochs_of_each_committed_run_come_out_again(tmp_path, name, run):
     """Training the run's config again for 200 epochs gives its committed curve there (to the
     four significant digits the curves keep)."""

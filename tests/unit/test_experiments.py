@@ -115,7 +115,7 @@ def test_a_trained_run_whose_measures_were_lost_is_measured_again_not_retrained(
     assert after["progress"] == before["progress"]
 
 
-@pytest.mark.parametrize("argv, words", [
+@pytest.mark.parametrize(("argv", "words"), [
     (["experiment", "nonsense"], "invalid choice"),
     (["experiment", "collapse", "--jobs", "0"], "--jobs must be"),
     (["experiment", "collapse", "--start", "runs/canonical"], "--start belongs to the ungrokking"),

@@ -203,7 +203,7 @@ def test_variant_fields_are_written_only_when_set():
     assert store.check_config(json.loads(varied.to_json()), path) == varied
 
 
-@pytest.mark.parametrize("changes, words", [
+@pytest.mark.parametrize(("changes", "words"), [
     ({"loss": "ce16"}, "loss must be one of"),
     ({"optimizer": "sgd"}, "optimizer must be one of"),
     ({"attention": "none"}, "attention must be one of"),
