@@ -11,8 +11,8 @@ project follows the **TransformerLens demo**, because the book's subject is a
 - split: ``torch.manual_seed(split_seed=598)`` then ``torch.randperm`` over the p*p
   pairs, the first ``frac_train`` of them are the training set;
 - optimiser: AdamW, lr 1e-3, weight decay 1.0, betas (0.9, 0.98), *no* warm-up
-  (the TransformerLens demo's choice; the paper's code warms up over 10 steps, an
-  effect this project has not measured);
+  (the TransformerLens demo's choice; the paper's code warms up over 10 steps; the
+  ``paper-setup`` experiment trains with it);
 - length: the paper's 40,000 epochs (the demo stops at 25,000), full batch, one
   optimiser step per epoch, checkpoints every 100 epochs.
 

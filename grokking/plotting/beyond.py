@@ -137,7 +137,7 @@ def clock_or_pizza(points: dict[str, tuple[float, float]], references: dict[str,
         ax.axhline(irrelevant_above, color=ACCENT, ls="--", lw=1)
         ax.annotate("pizza side: symmetric gradients,\ndistance matters", (0.99, 0.03), xycoords="axes fraction",
                     ha="right", va="bottom", fontsize=SMALL, color=ACCENT)
-        ax.annotate("clock side: asymmetric gradients,\ndistance irrelevant", (0.01, 0.97),
+        ax.annotate("clock side: asymmetric gradients,\ndistance irrelevant", (0.45, 0.99),
                     xycoords="axes fraction", ha="left", va="top", fontsize=SMALL, color=ACCENT)
         for i, (label, (gs, di)) in enumerate(points.items()):
             ax.scatter([gs], [di], s=46, color=MODEL_COLOR if i == 0 else _color(i - 1), zorder=3, label=label)

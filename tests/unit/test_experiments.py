@@ -65,7 +65,8 @@ def test_each_experiment_regenerates_its_results(tmp_path, name, capsys):
 def test_collapse_variants_differ_only_as_stated():
     runs = {r.name: r.config for r in experiments.experiment("collapse").runs}
     base = Config(epochs=experiments.EPOCHS["collapse"], weight_decay=0.0, adam_eps=experiments.COLLAPSE_ADAM_EPS)
-    assert runs == {"ce32": base.replace(loss="ce32"), "ce64": base, "stablemax": base.replace(loss="stablemax"),
+    stablemax = base.replace(loss="stablemax", epochs=base.epochs * experiments.STABLEMAX_EPOCHS_FACTOR)
+    assert runs == {"ce32": base.replace(loss="ce32"), "ce64": base, "stablemax": stablemax,
                     "ortho-adamw": base.replace(optimizer="ortho_adamw")}
     grok = {r.name: r.config for r in experiments.experiment("grokfast").runs}
     assert grok["adamw-matched-lr"].lr == pytest.approx(3e-3)
