@@ -116,7 +116,7 @@ def loss_and_logit_grads(logits: torch.Tensor, labels: torch.Tensor, loss: str =
     # autograd would keep them as subnormals, which change nothing at float32
     # precision but make every later product several times slower on CPU threads
     # that do not flush subnormals.
-    grad = torch.threshold_(q, torch.finfo(torch.float32).tiny * batch, 0.0)
+    grad = torch.threshold_(q, torch.finfo(logits.dtype).tiny * batch, 0.0)
     grad[rows, labels] -= 1.0
     return value, grad.div_(batch)
 
